@@ -1,0 +1,259 @@
+"""Folder and file-name macros as AEP expands them, and the S3 key-safety rules.
+
+Pure functions: no I/O and no clock reads; the export time comes in through `RunContext`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+SEGMENT_MACROS = frozenset({"SEGMENT_ID", "SEGMENT_NAME", "STREAM_NAME"})
+RUN_MACROS = {
+    "DESTINATION_NAME": "destination_name",
+    "RUN_ID": "run_id",
+    "CUSTOM_TEXT": "custom_text",
+    "ORGANIZATION_NAME": "organization_name",
+    "SANDBOX_NAME": "sandbox_name",
+}
+KNOWN_MACROS = (
+    "%SEGMENT_ID%, %SEGMENT_NAME%, %DESTINATION_NAME%, %STREAM_NAME%, %DATETIME%, "
+    "%DATETIME(pattern)%, %TIMESTAMP%, %RUN_ID%, %CUSTOM_TEXT%, %ORGANIZATION_NAME%, "
+    "%SANDBOX_NAME%"
+)
+DEFAULT_DATETIME_PATTERN = "YYYYMMdd_HHmmss"
+DATETIME_TOKENS = ("YYYY", "SSS", "MM", "dd", "HH", "mm", "ss")  # longest first
+FOLDER_ALLOWED_TEXT = "A-Z a-z 0-9 and / ! - _ . ' ( ) \" ^ [ ] + $ % *"
+
+_MACRO_RE = re.compile(r"%([A-Z][A-Z0-9_]*)(?:\(([^()%]*)\))?%")
+_OPEN_RE = re.compile(r"%[A-Z][A-Z0-9_]*\(")
+_UNSAFE_RE = re.compile("[/\\\\\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_FOLDER_RE = re.compile(r"[A-Za-z0-9/!\-_.'()\"^\[\]+$%*]")
+_HASH_LEN = 12
+MAX_KEY_BYTES = 1024  # S3's limit on an object key
+_TIME_RE = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2})"
+    r"(?::([0-9]{2})(?:[.,]([0-9]+))?)?(Z|[+-][0-9]{2}(?::?[0-9]{2})?)?",
+    re.IGNORECASE,
+)
+
+# (kind, literal, DATETIME tokens): kind is "" for literal text, else the macro name.
+_Part = tuple[str, str, tuple[str, ...]]
+
+
+class MacroError(ValueError):
+    """A bad template, pattern or value; the message is one sentence naming the problem."""
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Values shared by every file of one run.
+
+    A naive `export_time` is taken as UTC, so expansion never depends on the local zone.
+    """
+
+    export_time: datetime
+    run_id: str
+    destination_name: str
+    custom_text: str = ""
+    organization_name: str = ""
+    sandbox_name: str = ""
+
+
+@dataclass(frozen=True)
+class SegmentValues:
+    """Per-segment values; untrusted (they come from records)."""
+
+    segment_id: str
+    segment_name: str
+    stream_name: str
+
+
+def _compile_pattern(pattern: str) -> tuple[str, ...]:
+    """Split a DATETIME pattern into tokens and literal characters."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        token = next((t for t in DATETIME_TOKENS if pattern.startswith(t, i)), None)
+        if token is None and pattern[i].isalpha():
+            raise MacroError(
+                f"bad %DATETIME% pattern {pattern!r}: letter {pattern[i]!r} at position {i} "
+                "is not a token; use YYYY, MM, dd, HH, mm, ss, SSS "
+                "and non-letter separators"
+            )
+        out.append(token or pattern[i])
+        i += len(token or pattern[i])
+    return tuple(out)
+
+
+def _format_time(tokens: tuple[str, ...], t: datetime) -> str:
+    values = {"YYYY": f"{t.year:04d}", "SSS": f"{t.microsecond // 1000:03d}"}
+    values.update(zip(("MM", "dd", "HH", "mm", "ss"), f"{t:%m %d %H %M %S}".split(), strict=True))
+    return "".join(values.get(tok, tok) for tok in tokens)
+
+
+def _literal(text: str) -> _Part:
+    opened = _OPEN_RE.search(text)
+    if opened:
+        raise MacroError(
+            f"macro {opened.group(0)} is not closed; write %NAME(argument)% "
+            "with no '(', ')' or '%' inside the argument"
+        )
+    return ("", text, ())
+
+
+def _parse_parts(text: str) -> tuple[_Part, ...]:
+    parts: list[_Part] = []
+    pos = 0
+    for match in _MACRO_RE.finditer(text):
+        name, arg = match.group(1), match.group(2)
+        if match.start() > pos:
+            parts.append(_literal(text[pos : match.start()]))
+        pos = match.end()
+        if name == "DATETIME":
+            if arg == "":
+                raise MacroError("%DATETIME()% has an empty pattern; e.g. %DATETIME(YYYYMMdd)%")
+            tokens = _compile_pattern(DEFAULT_DATETIME_PATTERN if arg is None else arg)
+            parts.append((name, "", tokens))
+        elif name in SEGMENT_MACROS or name in RUN_MACROS or name == "TIMESTAMP":
+            if arg is not None:
+                raise MacroError(f"macro %{name}% takes no argument, got {match.group(0)}")
+            parts.append((name, "", ()))
+        else:
+            raise MacroError(f"unknown macro {match.group(0)}; known macros: {KNOWN_MACROS}")
+    if pos < len(text):
+        parts.append(_literal(text[pos:]))
+    return tuple(parts)
+
+
+@dataclass(frozen=True)
+class Template:
+    """A folder path or file name with macros, compiled once."""
+
+    text: str
+    _parts: tuple[_Part, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Compile the text (raises MacroError)."""
+        object.__setattr__(self, "_parts", _parse_parts(self.text))
+
+    @classmethod
+    def parse(cls, text: str) -> Template:
+        """Compile `text`; raises MacroError for an unknown macro or a bad DATETIME pattern."""
+        return cls(text)
+
+    def expand(self, run: RunContext, segment: SegmentValues) -> str:
+        """Fill in the macros; segment values pass through `safe_path_value`."""
+        t = run.export_time
+        t = t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
+        out: list[str] = []
+        for name, literal, tokens in self._parts:
+            if name == "":
+                out.append(literal)
+            elif name == "DATETIME":
+                out.append(_format_time(tokens, t))
+            elif name == "TIMESTAMP":
+                out.append(str(math.floor(t.timestamp())))
+            elif name in RUN_MACROS:
+                out.append(getattr(run, RUN_MACROS[name]))
+            else:
+                out.append(safe_path_value(getattr(segment, name.lower())))
+        return "".join(out)
+
+    def uses_segment(self) -> bool:
+        """True if %SEGMENT_ID%, %SEGMENT_NAME% or %STREAM_NAME% appear."""
+        return any(name in SEGMENT_MACROS for name, _, _ in self._parts)
+
+    @property
+    def static_prefix(self) -> str:
+        """The literal text before the first macro (the whole text if there is none)."""
+        prefix = ""
+        for name, literal, _ in self._parts:
+            if name:
+                break
+            prefix += literal
+        return prefix
+
+
+def safe_path_value(value: str, max_bytes: int = 160) -> str:
+    r"""Make a record value fill exactly one S3 key path segment.
+
+    `/`, `\`, control characters (C0, DEL, C1), U+2028/U+2029 and lone surrogates become
+    `_`; `.`, `..` and the empty string become underscores; a value longer than `max_bytes`
+    in UTF-8 is cut on a character boundary and gets `~` + 12 hex chars of the SHA-256 of
+    the original value.
+    """
+    suffix_len = 1 + _HASH_LEN
+    if max_bytes <= suffix_len:
+        raise ValueError(f"max_bytes must be more than {suffix_len}, got {max_bytes}")
+    cleaned = _UNSAFE_RE.sub("_", value)
+    if cleaned in ("", ".", ".."):
+        cleaned = "_" * max(1, len(cleaned))
+    encoded = cleaned.encode("utf-8")
+    if len(encoded) <= max_bytes:
+        return cleaned
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:_HASH_LEN]
+    head = encoded[: max_bytes - suffix_len].decode("utf-8", "ignore")
+    return f"{head}~{digest}"
+
+
+def check_folder_path(text: str) -> None:
+    """Check a user-typed folder path against AEP's allowed characters; raises MacroError."""
+    for i, char in enumerate(text):
+        if not _FOLDER_RE.fullmatch(char):
+            raise MacroError(
+                f"character {char!r} at position {i} is not allowed in a folder path; "
+                f"allowed: {FOLDER_ALLOWED_TEXT}"
+            )
+    for segment in text.split("/"):
+        if segment in (".", ".."):
+            raise MacroError(f"folder path {text!r} has a {segment!r} segment; it is not allowed")
+
+
+def check_plain_value(text: str) -> None:
+    """Check a config value used by a macro: one path segment, no control characters."""
+    bad = _UNSAFE_RE.search(text)
+    if bad:
+        raise MacroError(
+            f"value {text!r} contains {bad.group(0)!r} at position {bad.start()}; "
+            "'/', '\\' and control characters are not allowed"
+        )
+    if text in (".", ".."):
+        raise MacroError(f"value {text!r} is not allowed (it would be a relative path segment)")
+
+
+def join_key(folder: str, file_name: str) -> str:
+    """Join folder and file name into an S3 key: single slashes, no leading slash.
+
+    Raises MacroError if the key would have a `.` or `..` segment or exceed 1,024 bytes.
+    """
+    key = re.sub(r"/+", "/", f"{folder}/{file_name}").lstrip("/")
+    if any(segment in (".", "..") for segment in key.split("/")):
+        raise MacroError(f"object key {key!r} has a '.' or '..' segment, which is not allowed")
+    if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+        raise MacroError(f"object key {key[:60]!r}... is longer than S3's {MAX_KEY_BYTES} bytes")
+    return key
+
+
+def parse_export_time(text: str) -> datetime:
+    """Parse an ISO-8601 instant (naive means UTC) into an aware UTC datetime."""
+    example = "e.g. 2024-05-01T06:18:04Z or 2024-05-01T08:18:04.250+02:00"
+    match = _TIME_RE.fullmatch(text.strip())
+    if not match:
+        raise MacroError(f"export time {text!r} is not an ISO-8601 instant; {example}")
+    year, month, day, hour, minute, second, frac, zone = match.groups()
+    try:
+        offset = timedelta(0)
+        if zone and zone.upper() != "Z":
+            digits = zone[1:].replace(":", "")
+            offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+            offset = -offset if zone[0] == "-" else offset
+        micro = int((frac or "0")[:6].ljust(6, "0"))
+        y, mo, d, h, mi, s = (int(v or 0) for v in (year, month, day, hour, minute, second))
+        parsed = datetime(y, mo, d, h, mi, s, micro, tzinfo=timezone(offset))
+        return parsed.astimezone(timezone.utc)
+    except (ValueError, OverflowError) as exc:
+        raise MacroError(f"export time {text!r} is out of range ({exc}); {example}") from None

@@ -1,0 +1,66 @@
+"""Singer message reader: msgspec on bytes, line numbers for errors, no data in logs."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import IO, Any
+
+import msgspec
+from singer_sdk.contrib.msgspec import MsgSpecReader, decoder
+
+from target_adobe_s3.errors import InputError
+
+_TYPES = ("SCHEMA", "RECORD", "STATE", "ACTIVATE_VERSION", "BATCH")
+
+
+class LineReader(MsgSpecReader):
+    """The SDK's msgspec reader, reading bytes and counting lines.
+
+    The SDK's own reader logs a line it cannot parse; that line may hold personal
+    data, so this one reports only the line number and what is wrong with it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.line_number = 0
+
+    def deserialize_json(self, line: str | bytes) -> dict:
+        """Decode one line into a message dict.
+
+        Raises:
+            InputError: the line is not a JSON object in UTF-8.
+        """
+        try:
+            message = decoder.decode(line)
+        except UnicodeDecodeError:
+            raise InputError("input is not valid UTF-8") from None
+        except msgspec.DecodeError as exc:
+            detail = "the line is cut short" if "truncated" in str(exc) else str(exc)
+            raise InputError(f"not valid JSON ({detail})") from None
+        if not isinstance(message, dict):
+            raise InputError("a Singer message must be a JSON object")
+        kind = message.get("type")
+        if kind not in _TYPES:
+            raise InputError(f"unknown message type {kind!r}; expected one of {', '.join(_TYPES)}")
+        return message
+
+    def process_lines(
+        self,
+        file_input: IO[Any] | None,
+        callbacks: dict[str, Callable[[dict], None]],
+    ) -> Counter[str]:
+        """Hand each message to its callback; blank lines are ignored."""
+        stats: Counter[str] = Counter()
+        source = file_input if file_input is not None else sys.stdin
+        lines: Iterable[Any] = getattr(source, "buffer", source)
+        for line in lines:
+            self.line_number += 1
+            if not line.strip():
+                continue
+            message = self.deserialize_json(line)
+            kind = message["type"]
+            callbacks[kind](message)
+            stats[kind] += 1
+        return stats

@@ -1,0 +1,85 @@
+"""Which segment a row belongs to: its segment id and name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from target_adobe_s3.errors import InputError
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A segment as found on a row."""
+
+    segment_id: str
+    segment_name: str
+
+
+def _as_text(value: Any) -> str | None:
+    """A segment id or name as text: strings and integers are accepted."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _json_type(value: Any) -> str:
+    names = {bool: "boolean", dict: "object", list: "array", type(None): "null"}
+    return names.get(type(value), "number")
+
+
+@dataclass(frozen=True)
+class SegmentRouting:
+    """How one stream's records find their segment.
+
+    With `id_field` None the stream itself is the segment (AEP streams without a
+    segment column): the stream name is its id and, unless `segment_names` says
+    otherwise, its name.
+    """
+
+    stream_name: str
+    id_field: str | None
+    name_field: str | None
+    names: Mapping[str, str] = field(default_factory=dict)
+
+    def router(self) -> Callable[[Mapping[str, Any]], Segment]:
+        """A function from record to segment, raising InputError on a bad id."""
+        if self.id_field is None:
+            fixed = Segment(self.stream_name, self.names.get(self.stream_name, self.stream_name))
+            return lambda record: fixed
+
+        id_field, name_field, names = self.id_field, self.name_field, self.names
+        stream = self.stream_name
+
+        def route(record: Mapping[str, Any]) -> Segment:
+            raw_id = record.get(id_field)
+            segment_id = _as_text(raw_id)
+            if not segment_id:
+                if raw_id is None or raw_id == "":
+                    problem = "is missing or empty"
+                else:
+                    problem = f"must be a string or an integer, got {_json_type(raw_id)}"
+                raise InputError(f"stream '{stream}': segment id field '{id_field}' {problem}")
+            name = _as_text(record.get(name_field)) if name_field else None
+            return Segment(segment_id, name or names.get(segment_id, segment_id))
+
+        return route
+
+
+def routing_for(
+    stream_name: str,
+    schema: Mapping[str, Any],
+    id_field: str,
+    name_field: str,
+    names: Mapping[str, str],
+) -> SegmentRouting:
+    """Decide how a stream is routed from its schema (never from a record)."""
+    properties = schema.get("properties") or {}
+    if id_field not in properties:
+        return SegmentRouting(stream_name, None, None, names)
+    return SegmentRouting(
+        stream_name, id_field, name_field if name_field in properties else None, names
+    )

@@ -1,0 +1,76 @@
+"""Per-segment temp files: private directory, 0600 files, removed when done."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+_BUFFER = 64 * 1024
+
+
+@dataclass
+class Part:
+    """One spooled file of one segment, open for appending rows."""
+
+    segment_id: str
+    segment_name: str
+    stream_name: str
+    header: tuple[str, ...]
+    path: Path
+    number: int = 1
+    rows: int = 0
+    size: int = 0
+    handle: BinaryIO | None = field(default=None, repr=False)
+
+    def write(self, data: bytes) -> None:
+        """Append bytes (one or more rows) to the part."""
+        assert self.handle is not None, "part is closed"
+        self.handle.write(data)
+        self.size += len(data)
+
+    def close(self) -> None:
+        """Flush and close the file; the part is then ready to upload."""
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+
+class Spool:
+    """All parts of a run, in a private directory (0700) that `remove` deletes."""
+
+    def __init__(self, parent: str | None = None) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="target-adobe-s3-", dir=parent))
+        os.chmod(self.directory, 0o700)
+        self._parts: dict[str, Part] = {}
+        self._count = 0
+
+    def get(self, segment_id: str) -> Part | None:
+        """The open part of a segment, if it has one."""
+        return self._parts.get(segment_id)
+
+    def open(
+        self, segment_id: str, segment_name: str, stream_name: str, header: tuple[str, ...]
+    ) -> Part:
+        """Start the first part of a segment (files are created with mode 0600)."""
+        self._count += 1
+        fd, name = tempfile.mkstemp(prefix=f"part-{self._count:06d}-", dir=self.directory)
+        part = Part(segment_id, segment_name, stream_name, header, Path(name))
+        part.handle = os.fdopen(fd, "wb", buffering=_BUFFER)
+        self._parts[segment_id] = part
+        return part
+
+    def finish(self) -> list[Part]:
+        """Close every part; returns them sorted by segment id (a stable upload order)."""
+        for part in self._parts.values():
+            part.close()
+        return sorted(self._parts.values(), key=lambda p: p.segment_id)
+
+    def remove(self) -> None:
+        """Close and delete everything spooled (idempotent)."""
+        for part in self._parts.values():
+            part.close()
+        shutil.rmtree(self.directory, ignore_errors=True)

@@ -1,0 +1,121 @@
+"""The target: settings, one sink per stream, and STATE held until files are delivered."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import IO, TYPE_CHECKING, Any
+
+from singer_sdk.exceptions import ConfigValidationError, SingerSDKError
+from singer_sdk.plugin_base import _ConfigInput
+from singer_sdk.singerlib.exceptions import SingerError
+from singer_sdk.target_base import Target
+
+from target_adobe_s3.errors import InputError, TargetError
+from target_adobe_s3.export import Delivered, Export
+from target_adobe_s3.reader import LineReader
+from target_adobe_s3.settings import CONFIG_SCHEMA, Settings
+from target_adobe_s3.sinks import SegmentSink
+from target_adobe_s3.storage import check_bucket, make_client
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+# Mistakes in the input or the settings, or refusals by S3: one line, no traceback.
+USER_ERRORS = (TargetError, SingerError, SingerSDKError)
+
+
+class TargetAdobeS3(Target):
+    """Exports audience segment members to Amazon S3 as Adobe Experience Platform does."""
+
+    name = "target-adobe-s3"
+    config_jsonschema = CONFIG_SCHEMA
+    default_sink_class = SegmentSink
+    message_reader_class = LineReader
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Check every setting and reach the bucket before any input is read.
+
+        Raises:
+            ConfigValidationError: a setting is wrong (each message names it).
+        """
+        super().__init__(**kwargs)
+        settings, errors = Settings.from_config(self.config)
+        if settings is None:
+            raise ConfigValidationError("Config validation failed", errors=errors)
+        self.settings = settings
+        self._held_state: dict | None = None
+        client = make_client(self.config)
+        check_bucket(client, settings.bucket)
+        self.export = Export(settings, client, self.logger)
+
+    def _write_state_message(self, state: dict) -> None:
+        """Hold STATE: the SDK drains mid-run, before our files are uploaded."""
+        self._held_state = state
+
+    def process_endofpipe(self) -> None:
+        """Upload every segment file, then release the latest STATE."""
+        super().process_endofpipe()
+        try:
+            delivered = self.export.deliver()
+        finally:
+            self.export.close()
+        self._log_summary(delivered)
+        if self._held_state is not None:
+            super()._write_state_message(self._held_state)
+
+    def _log_summary(self, delivered: list[Delivered]) -> None:
+        rows = sum(d.rows for d in delivered)
+        size = sum(d.size for d in delivered)
+        self.logger.info(
+            "Export finished: %d files, %d rows, %d bytes in s3://%s",
+            len(delivered),
+            rows,
+            size,
+            self.settings.bucket,
+        )
+
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """A signal is a failure: stop, abort uploads, remove temp files, no STATE."""
+        self.logger.error(
+            "Stopped by %s before delivery finished; no STATE emitted. Re-run to deliver.",
+            signal.Signals(signum).name,
+        )
+        raise SystemExit(128 + signum)
+
+    def failure_line(self, exc: BaseException) -> str:
+        """The one line that says what went wrong and where."""
+        where = ""
+        if isinstance(exc, (InputError, SingerError, SingerSDKError)):
+            number = getattr(self.message_reader, "line_number", 0)
+            where = f" at input line {number}" if number else ""
+        return f"Export failed{where}: {exc}. No STATE was emitted for undelivered records."
+
+    @classmethod
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: _ConfigInput | None = None,
+        file_input: IO[str] | None = None,
+    ) -> None:
+        """Run the target: one clear line and exit code 1 on any user-facing failure."""
+        if about:
+            cls.print_about(about_format)
+            sys.exit(0)
+        cls.print_version(print_fn=cls.logger.info)
+        config = config or _ConfigInput()
+        target: TargetAdobeS3 | None = None
+        try:
+            target = cls(config=config.config, parse_env_config=config.parse_env)
+            target.listen(file_input)
+        except ConfigValidationError:
+            raise
+        except USER_ERRORS as exc:
+            line = target.failure_line(exc) if target else f"Export failed: {exc}"
+            cls.logger.error("%s", line)  # noqa: TRY400 (the traceback is not for users)
+            sys.exit(1)
+        finally:
+            if target is not None:
+                target.export.close()
