@@ -46,6 +46,17 @@ class LineReader(MsgSpecReader):
             raise InputError(f"unknown message type {kind!r}; expected one of {', '.join(_TYPES)}")
         return message
 
+    @staticmethod
+    def assert_line_requires(line_dict: dict, requires: set[str]) -> None:
+        """Name the missing keys of a message without echoing the message itself.
+
+        Raises:
+            InputError: a required key is missing.
+        """
+        if missing := requires - set(line_dict):
+            kind = line_dict.get("type", "message")
+            raise InputError(f"{kind} message is missing required key(s): {', '.join(sorted(missing))}")
+
     def process_lines(
         self,
         file_input: IO[Any] | None,

@@ -1,0 +1,91 @@
+"""Helpers shared by the tests: build Singer input, run the CLI, read objects back."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+TARGET = str(Path(sys.executable).with_name("target-adobe-s3"))
+
+MEMBER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "segment_id": {"type": "string"},
+        "segment_name": {"type": ["string", "null"]},
+        "email": {"type": ["string", "null"]},
+        "first_name": {"type": ["string", "null"]},
+        "score": {"type": ["number", "null"]},
+    },
+}
+
+
+def schema_message(stream: str, schema: Mapping[str, Any], keys: Iterable[str] = ()) -> dict:
+    return {"type": "SCHEMA", "stream": stream, "schema": schema, "key_properties": list(keys)}
+
+
+def record_message(stream: str, record: Mapping[str, Any]) -> dict:
+    return {"type": "RECORD", "stream": stream, "record": record}
+
+
+def state_message(value: Mapping[str, Any]) -> dict:
+    return {"type": "STATE", "value": value}
+
+
+def singer_text(messages: Iterable[Mapping[str, Any]]) -> str:
+    return "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in messages)
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def stdout_lines(self) -> list[str]:
+        return [line for line in self.stdout.splitlines() if line.strip()]
+
+
+def run_target(
+    config: Mapping[str, Any],
+    messages: Iterable[Mapping[str, Any]] | str | bytes,
+    tmp_path: Path,
+    *,
+    timeout: float = 120,
+) -> Run:
+    """Run the installed `target-adobe-s3` CLI with a config file and stdin."""
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config))
+    if isinstance(messages, bytes):
+        data = messages
+    elif isinstance(messages, str):
+        data = messages.encode()
+    else:
+        data = singer_text(messages).encode()
+    done = subprocess.run(
+        [TARGET, "--config", str(config_path)],
+        input=data,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Run(done.returncode, done.stdout.decode(), done.stderr.decode())
+
+
+def objects(s3: Any, bucket: str) -> dict[str, bytes]:
+    """Every object in the bucket: key → bytes."""
+    found: dict[str, bytes] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            found[item["Key"]] = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+    return found
+
+
+def open_uploads(s3: Any, bucket: str) -> list[str]:
+    """Keys of multipart uploads still open in the bucket."""
+    return [u["Key"] for u in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])]

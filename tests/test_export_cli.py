@@ -1,0 +1,264 @@
+"""End to end through the CLI: Singer input → target → local S3 server → read back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.helpers import (
+    MEMBER_SCHEMA,
+    objects,
+    open_uploads,
+    record_message,
+    run_target,
+    schema_message,
+    state_message,
+)
+
+LUX = "25768be6-4a1c-4f0e-9d3e-3c0b8a1e5f10"
+LAPSED = "8f14e45f-ceea-467a-9af0-2b1c3d4e5f60"
+FANS = "c9f0f895-fb98-4b91-8d7e-1a2b3c4d5e6f"
+
+
+def member(segment_id: str, name: str | None, email: str, first: str | None, score: Any) -> dict:
+    return {
+        "segment_id": segment_id,
+        "segment_name": name,
+        "email": email,
+        "first_name": first,
+        "score": score,
+    }
+
+
+def three_segments() -> list[dict]:
+    return [
+        schema_message("members", MEMBER_SCHEMA, ["email"]),
+        record_message("members", member(LUX, "Luxury Audience", "a@x.com", "Ana", 1.5)),
+        record_message("members", member(LAPSED, "Lapsed Buyers", "b@x.com", "Bo", 2)),
+        state_message({"bookmarks": {"members": 2}}),
+        record_message("members", member(LUX, "Luxury Audience", "c@x.com", None, None)),
+        record_message("members", member(FANS, "Newsletter Fans", "d@x.com", "Dé", 0.25)),
+        state_message({"bookmarks": {"members": 4}}),
+    ]
+
+
+def test_three_segments_exact_keys_and_bytes(config: dict, s3: Any, tmp_path: Path) -> None:
+    config["folder_path"] = "acme/campaigns/%SEGMENT_NAME%"
+    run = run_target(config, three_segments(), tmp_path)
+    assert run.returncode == 0, run.stderr
+    found = objects(s3, config["bucket"])
+    stamp = "20240501_061804"
+    assert set(found) == {
+        f"acme/campaigns/Luxury Audience/amazon_s3_segment{LUX}_{stamp}.csv",
+        f"acme/campaigns/Lapsed Buyers/amazon_s3_segment{LAPSED}_{stamp}.csv",
+        f"acme/campaigns/Newsletter Fans/amazon_s3_segment{FANS}_{stamp}.csv",
+    }
+    header = b"segment_id\tsegment_name\temail\tfirst_name\tscore\n"
+    lux = found[f"acme/campaigns/Luxury Audience/amazon_s3_segment{LUX}_{stamp}.csv"]
+    assert lux == (
+        header
+        + f"{LUX}\tLuxury Audience\ta@x.com\tAna\t1.5\n".encode()
+        + f"{LUX}\tLuxury Audience\tc@x.com\t\t\n".encode()
+    )
+    fans = found[f"acme/campaigns/Newsletter Fans/amazon_s3_segment{FANS}_{stamp}.csv"]
+    assert fans == header + f"{FANS}\tNewsletter Fans\td@x.com\tDé\t0.25\n".encode()
+
+
+def test_state_is_last_line_and_only_the_latest(config: dict, s3: Any, tmp_path: Path) -> None:
+    run = run_target(config, three_segments(), tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout_lines == [json.dumps({"bookmarks": {"members": 4}})]
+    assert len(objects(s3, config["bucket"])) == 3
+
+
+def test_header_from_schema_when_records_miss_fields(
+    config: dict, s3: Any, tmp_path: Path
+) -> None:
+    config["csv_null_value"] = "null"
+    messages = [
+        schema_message("members", MEMBER_SCHEMA),
+        record_message("members", {"segment_id": "s1", "email": "only@x.com"}),
+        record_message("members", {"segment_id": "s1", "first_name": "Zed", "extra": 1}),
+    ]
+    run = run_target(config, messages, tmp_path)
+    assert run.returncode == 0, run.stderr
+    (body,) = objects(s3, config["bucket"]).values()
+    assert body.decode().splitlines() == [
+        "segment_id\tsegment_name\temail\tfirst_name\tscore",
+        "s1\tnull\tonly@x.com\tnull\tnull",
+        "s1\tnull\tnull\tZed\tnull",
+    ]
+
+
+def test_stream_without_segment_field_is_its_own_segment(
+    config: dict, s3: Any, tmp_path: Path
+) -> None:
+    config["folder_path"] = "%SEGMENT_NAME%"
+    config["segment_names"] = {"vip_customers": "VIP Customers"}
+    schema = {"type": "object", "properties": {"email": {"type": "string"}}}
+    messages = [
+        schema_message("vip_customers", schema),
+        record_message("vip_customers", {"email": "v@x.com"}),
+    ]
+    run = run_target(config, messages, tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert objects(s3, config["bucket"]) == {
+        "VIP Customers/amazon_s3_segmentvip_customers_20240501_061804.csv": b"email\nv@x.com\n"
+    }
+
+
+def test_fields_select_rename_order_and_nested(config: dict, s3: Any, tmp_path: Path) -> None:
+    config["fields"] = [
+        {"source": "person.email", "target": "Email"},
+        "person.name.firstName",
+        "segment_id",
+    ]
+    config["file_name_template"] = "%DESTINATION_NAME%_%SEGMENT_ID%"
+    schema = {
+        "type": "object",
+        "properties": {
+            "segment_id": {"type": "string"},
+            "person": {
+                "type": "object",
+                "properties": {
+                    "email": {"type": "string"},
+                    "name": {"type": "object", "properties": {"firstName": {"type": "string"}}},
+                },
+            },
+        },
+    }
+    record = {"segment_id": "s9", "person": {"email": "p@x.com", "name": {"firstName": "Pé"}}}
+    run = run_target(config, [schema_message("s", schema), record_message("s", record)], tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert objects(s3, config["bucket"]) == {
+        "amazon_s3_s9.csv": "Email\tperson_name_firstName\tsegment_id\np@x.com\tPé\ts9\n".encode()
+    }
+
+
+def test_two_streams_feed_one_segment_file(config: dict, s3: Any, tmp_path: Path) -> None:
+    messages = [
+        schema_message("web", MEMBER_SCHEMA),
+        schema_message("crm", MEMBER_SCHEMA),
+        record_message("web", member("s1", "One", "w@x.com", None, None)),
+        record_message("crm", member("s1", "One", "c@x.com", None, None)),
+    ]
+    run = run_target(config, messages, tmp_path)
+    assert run.returncode == 0, run.stderr
+    (body,) = objects(s3, config["bucket"]).values()
+    assert body.decode().splitlines()[1:] == ["s1\tOne\tw@x.com\t\t", "s1\tOne\tc@x.com\t\t"]
+
+
+def test_two_streams_with_other_columns_fail_clearly(
+    config: dict, s3: Any, tmp_path: Path, spool_dir: Path
+) -> None:
+    other = {"type": "object", "properties": {"segment_id": {"type": "string"}}}
+    messages = [
+        schema_message("web", MEMBER_SCHEMA),
+        schema_message("crm", other),
+        record_message("web", member("s1", "One", "w@x.com", None, None)),
+        record_message("crm", {"segment_id": "s1"}),
+        state_message({"done": True}),
+    ]
+    run = run_target(config, messages, tmp_path)
+    assert run.returncode == 1
+    assert "input line 4" in run.stderr
+    assert "stream 'crm' sends rows to segment 's1'" in run.stderr
+    assert run.stdout_lines == []
+    assert objects(s3, config["bucket"]) == {}
+    assert list(spool_dir.iterdir()) == []
+
+
+def test_schema_change_that_changes_columns_fails_clearly(
+    config: dict, s3: Any, tmp_path: Path
+) -> None:
+    wider = {
+        "type": "object",
+        "properties": {**MEMBER_SCHEMA["properties"], "country": {"type": "string"}},
+    }
+    messages = [
+        schema_message("members", MEMBER_SCHEMA),
+        record_message("members", member("s1", "One", "a@x.com", None, None)),
+        schema_message("members", wider),
+        record_message("members", {**member("s1", "One", "b@x.com", None, None), "country": "FR"}),
+    ]
+    run = run_target(config, messages, tmp_path)
+    assert run.returncode == 1
+    assert "input line 4" in run.stderr
+    assert "already has other columns" in run.stderr
+    assert objects(s3, config["bucket"]) == {}
+
+
+def test_large_file_goes_up_as_a_multipart_upload(config: dict, s3: Any, tmp_path: Path) -> None:
+    filler = "x" * 1000
+    records = [
+        record_message("members", member("big", None, f"{i}@x.com", filler, i)) for i in range(9000)
+    ]
+    run = run_target(config, [schema_message("members", MEMBER_SCHEMA), *records], tmp_path)
+    assert run.returncode == 0, run.stderr
+    key = "amazon_s3_segmentbig_20240501_061804.csv"
+    head = s3.head_object(Bucket=config["bucket"], Key=key)
+    assert head["ETag"].strip('"').endswith("-2")  # two parts of a multipart upload
+    body = s3.get_object(Bucket=config["bucket"], Key=key)["Body"].read().decode()
+    lines = body.splitlines()
+    assert len(lines) == 9001
+    assert lines[-1] == f"big\t\t8999@x.com\t{filler}\t8999"
+    assert open_uploads(s3, config["bucket"]) == []
+
+
+def test_clashing_keys_get_a_stable_suffix(config: dict, s3: Any, tmp_path: Path) -> None:
+    config["file_name_template"] = "%SEGMENT_NAME%"
+    messages = [
+        schema_message("members", MEMBER_SCHEMA),
+        record_message("members", member("id-1", "a/b", "1@x.com", None, None)),
+        record_message("members", member("id-2", "a_b", "2@x.com", None, None)),
+    ]
+    run = run_target(config, messages, tmp_path)
+    assert run.returncode == 0, run.stderr
+    keys = sorted(objects(s3, config["bucket"]))
+    assert len(keys) == 2
+    assert all(k.startswith("a_b_") and k.endswith(".csv") and "/" not in k for k in keys)
+    assert "would share the key" in run.stderr
+
+
+def test_temp_files_are_removed_after_success(
+    config: dict, tmp_path: Path, spool_dir: Path
+) -> None:
+    run = run_target(config, three_segments(), tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert list(spool_dir.iterdir()) == []
+
+
+def test_no_records_uploads_nothing_and_passes_state(
+    config: dict, s3: Any, tmp_path: Path
+) -> None:
+    messages = [schema_message("members", MEMBER_SCHEMA), state_message({"n": 0})]
+    run = run_target(config, messages, tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert objects(s3, config["bucket"]) == {}
+    assert run.stdout_lines == ['{"n": 0}']
+
+
+def test_values_are_written_exactly_as_received(config: dict, s3: Any, tmp_path: Path) -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "segment_id": {"type": "string"},
+            "at": {"type": "string", "format": "date-time"},
+            "amount": {"type": "number"},
+            "active": {"type": "boolean"},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "prefs": {"type": "object"},
+        },
+    }
+    line = (
+        '{"type":"RECORD","stream":"m","record":{"segment_id":"s","at":"2024-01-02T03:04:05.600+02:00",'
+        '"amount":10.50,"active":true,"tags":["a","é"],"prefs":{"x":1.0,"y":null}}}\n'
+    )
+    text = json.dumps(schema_message("m", schema)) + "\n" + line
+    run = run_target(config, text, tmp_path)
+    assert run.returncode == 0, run.stderr
+    (body,) = objects(s3, config["bucket"]).values()
+    assert body.decode().splitlines()[1] == (
+        's\t2024-01-02T03:04:05.600+02:00\t10.50\ttrue\t"[\\"a\\",\\"é\\"]"\t"{\\"x\\":1.0,\\"y\\":null}"'
+    )
