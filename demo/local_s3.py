@@ -44,7 +44,7 @@ def moto_server(timeout: float = 30.0) -> Iterator[str]:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):
+                with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):  # noqa: S310 (http only)
                     break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:

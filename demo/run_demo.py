@@ -17,7 +17,7 @@ from pathlib import Path
 import boto3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from demo.local_s3 import FAKE_CREDENTIALS, moto_server  # noqa: E402
+from demo.local_s3 import FAKE_CREDENTIALS, moto_server
 
 HERE = Path(__file__).resolve().parent
 BUCKET = "demo-audiences"

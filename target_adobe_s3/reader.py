@@ -55,7 +55,8 @@ class LineReader(MsgSpecReader):
         """
         if missing := requires - set(line_dict):
             kind = line_dict.get("type", "message")
-            raise InputError(f"{kind} message is missing required key(s): {', '.join(sorted(missing))}")
+            keys = ", ".join(sorted(missing))
+            raise InputError(f"{kind} message is missing required key(s): {keys}")
 
     def process_lines(
         self,

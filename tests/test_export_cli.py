@@ -72,9 +72,7 @@ def test_state_is_last_line_and_only_the_latest(config: dict, s3: Any, tmp_path:
     assert len(objects(s3, config["bucket"])) == 3
 
 
-def test_header_from_schema_when_records_miss_fields(
-    config: dict, s3: Any, tmp_path: Path
-) -> None:
+def test_header_from_schema_when_records_miss_fields(config: dict, s3: Any, tmp_path: Path) -> None:
     config["csv_null_value"] = "null"
     messages = [
         schema_message("members", MEMBER_SCHEMA),
@@ -229,9 +227,7 @@ def test_temp_files_are_removed_after_success(
     assert list(spool_dir.iterdir()) == []
 
 
-def test_no_records_uploads_nothing_and_passes_state(
-    config: dict, s3: Any, tmp_path: Path
-) -> None:
+def test_no_records_uploads_nothing_and_passes_state(config: dict, s3: Any, tmp_path: Path) -> None:
     messages = [schema_message("members", MEMBER_SCHEMA), state_message({"n": 0})]
     run = run_target(config, messages, tmp_path)
     assert run.returncode == 0, run.stderr

@@ -54,7 +54,8 @@ def test_bad_setting_fails_before_reading_stdin(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     ) as process:
-        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout is not None
+        assert process.stderr is not None
         try:
             process.wait(timeout=60)
         finally:
@@ -81,18 +82,36 @@ def test_missing_bucket_fails_with_no_state(config: dict, tmp_path: Path) -> Non
 
 BAD_INPUT = [
     ('{"type": "SCHEMA", "stream": "m", "schema": ', "input line 2", "not valid JSON"),
-    (b'{"type": "RECORD", "stream": "m", "record": {"segment_id": "\xff"}}', "input line 2",
-     "not valid UTF-8"),
-    ('{"type": "RECORD", "stream": "other", "record": {"segment_id": "s"}}', "input line 2",
-     "'other'"),
-    ('{"type": "RECORD", "stream": "m", "record": {"email": "a@x.com"}}', "input line 2",
-     "segment id field 'segment_id' is missing or empty"),
-    ('{"type": "RECORD", "stream": "m", "record": {"segment_id": ""}}', "input line 2",
-     "is missing or empty"),
-    ('{"type": "RECORD", "stream": "m", "record": {"segment_id": {"a": 1}}}', "input line 2",
-     "field 'segment_id' should be of type"),
-    ('{"type": "RECORD", "stream": "m", "record": {"segment_id": "s", "score": "high"}}',
-     "input line 2", "field 'score' should be of type"),
+    (
+        b'{"type": "RECORD", "stream": "m", "record": {"segment_id": "\xff"}}',
+        "input line 2",
+        "not valid UTF-8",
+    ),
+    (
+        '{"type": "RECORD", "stream": "other", "record": {"segment_id": "s"}}',
+        "input line 2",
+        "'other'",
+    ),
+    (
+        '{"type": "RECORD", "stream": "m", "record": {"email": "a@x.com"}}',
+        "input line 2",
+        "segment id field 'segment_id' is missing or empty",
+    ),
+    (
+        '{"type": "RECORD", "stream": "m", "record": {"segment_id": ""}}',
+        "input line 2",
+        "is missing or empty",
+    ),
+    (
+        '{"type": "RECORD", "stream": "m", "record": {"segment_id": {"a": 1}}}',
+        "input line 2",
+        "field 'segment_id' should be of type",
+    ),
+    (
+        '{"type": "RECORD", "stream": "m", "record": {"segment_id": "s", "score": "high"}}',
+        "input line 2",
+        "field 'score' should be of type",
+    ),
     ('{"type": "RECORD", "stream": "m"}', "input line 2", "missing required key(s): record"),
     ('{"type": "BOGUS"}', "input line 2", "unknown message type 'BOGUS'"),
     ("[1, 2]", "input line 2", "must be a JSON object"),

@@ -1,0 +1,53 @@
+"""Fails loudly when the SDK names this target overrides or relies on change.
+
+The target replaces a few private hooks of singer-sdk (pinned to 0.54.x in
+pyproject.toml). When upgrading the SDK, this test says which ones moved.
+"""
+
+from __future__ import annotations
+
+import inspect
+from importlib.metadata import version
+
+import pytest
+from singer_sdk import plugin_base
+from singer_sdk.contrib import msgspec as sdk_msgspec
+from singer_sdk.singerlib.encoding import GenericSingerReader
+from singer_sdk.sinks import RecordSink
+from singer_sdk.sinks.core import Sink
+from singer_sdk.target_base import Target
+
+
+def test_sdk_minor_version_is_the_pinned_one() -> None:
+    assert version("singer-sdk").startswith("0.54.")
+
+
+@pytest.mark.parametrize(
+    ("owner", "name", "params"),
+    [
+        (Target, "_write_state_message", ["self", "state"]),
+        (Target, "_handle_termination", ["self", "signum", "frame"]),
+        (Target, "_validate_config", ["self", "raise_errors"]),
+        (Target, "invoke", ["about", "about_format", "config", "file_input"]),
+        (Target, "process_endofpipe", ["self"]),
+        (Target, "drain_all", ["self", "is_endofpipe"]),
+        (RecordSink, "_validate_and_parse", ["self", "record"]),
+        (RecordSink, "_after_process_record", ["self", "context"]),
+        (GenericSingerReader, "process_lines", ["self", "file_input", "callbacks"]),
+        (GenericSingerReader, "assert_line_requires", ["line_dict", "requires"]),
+    ],
+)
+def test_overridden_hooks_keep_their_signatures(owner: type, name: str, params: list) -> None:
+    method = getattr(owner, name)
+    assert list(inspect.signature(method).parameters) == params
+
+
+def test_names_used_from_sdk_modules_exist() -> None:
+    assert hasattr(plugin_base, "_ConfigInput")
+    assert hasattr(sdk_msgspec, "decoder")
+    assert hasattr(sdk_msgspec, "MsgSpecReader")
+    assert "_MAX_RECORD_AGE_IN_MINUTES" in vars(Target)
+    # drain_all still writes STATE through the hook we hold it in.
+    assert "_write_state_message" in inspect.getsource(Target.drain_all)
+    # the sink keeps its validator where _validate_and_parse reads it.
+    assert "self._validator" in inspect.getsource(Sink.__init__)
