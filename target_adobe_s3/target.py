@@ -49,6 +49,18 @@ class TargetAdobeS3(Target):
         check_bucket(client, settings.bucket)
         self.export = Export(settings, client, self.logger)
 
+    @classmethod
+    def append_builtin_config(cls, config_jsonschema: dict) -> None:
+        """The SDK's built-in settings, less those that mean nothing for file exports.
+
+        `load_method` (upsert/overwrite) and `batch_size_rows` would be accepted and
+        silently ignored: every file is a full write of its segment, rows go straight
+        to the spool.
+        """
+        super().append_builtin_config(config_jsonschema)
+        for name in ("load_method", "batch_size_rows"):
+            config_jsonschema["properties"].pop(name, None)
+
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """The SDK's schema check, then ours; both before any input is read."""
         errors = super()._validate_config(raise_errors=raise_errors)
