@@ -45,8 +45,13 @@ def _kind(spec: dict[str, Any]) -> str:
     if spec.get("secret"):
         return "password"
     types = [t for t in spec.get("type", ["string"]) if t != "null"] or ["string"]
-    return {"boolean": "boolean", "integer": "integer", "number": "integer", "object": "object",
-            "array": "array"}.get(types[0], "string")
+    return {
+        "boolean": "boolean",
+        "integer": "integer",
+        "number": "integer",
+        "object": "object",
+        "array": "array",
+    }.get(types[0], "string")
 
 
 def _yaml(value: Any) -> str:

@@ -16,8 +16,8 @@ class Column:
 
 
 def _default_header(path: Sequence[str]) -> str:
-    """AEP's header for a nested attribute: the path joined with `_`."""
-    return "_".join(path)
+    """AEP's header for an attribute: its path joined with `_`, any `.` made `_` too."""
+    return "_".join(path).replace(".", "_")
 
 
 def parse_fields(fields: Sequence[object]) -> list[tuple[str, str | None]]:
@@ -54,7 +54,9 @@ def _types(schema: Mapping[str, Any]) -> list[str]:
 
 
 def _is_object(schema: Mapping[str, Any]) -> bool:
-    return "object" in _types(schema) and bool(schema.get("properties"))
+    """An object with declared properties (a missing `type` counts as object)."""
+    types = _types(schema)
+    return (not types or "object" in types) and bool(schema.get("properties"))
 
 
 def schema_columns(schema: Mapping[str, Any]) -> list[Column]:
@@ -110,7 +112,7 @@ def select_columns(
         for index, (source, target) in enumerate(fields):
             path = _resolve_source(source, schema)
             if path is None:
-                known = ", ".join(c.header for c in schema_columns(schema)[:20])
+                known = ", ".join(".".join(c.path) for c in schema_columns(schema)[:20])
                 raise ValueError(
                     f"fields[{index}]: '{source}' is not in the schema of stream "
                     f"'{stream_name}' (it has: {known})"

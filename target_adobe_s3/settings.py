@@ -259,7 +259,7 @@ _BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 
 def bucket_problem(name: str) -> str | None:
     """Why `name` breaks S3's bucket naming rules, or None when it is valid."""
-    if not _BUCKET_RE.match(name):
+    if not _BUCKET_RE.fullmatch(name):
         return (
             "must be 3-63 characters of lowercase letters, digits, '.' and '-', "
             "starting and ending with a letter or digit"
@@ -271,6 +271,18 @@ def bucket_problem(name: str) -> str | None:
     if name.startswith(_BUCKET_PREFIXES) or name.endswith(_BUCKET_SUFFIXES):
         return "uses a prefix or suffix that S3 reserves"
     return None
+
+
+def check_file_name(template: str) -> None:
+    """A file name template is one path segment: no '/', '\\' or control characters.
+
+    Raises:
+        MacroError: the template would put files in sub-folders or hold control characters.
+    """
+    try:
+        check_plain_value(template)
+    except MacroError as exc:
+        raise MacroError(f"{exc}; put folders in folder_path") from None
 
 
 @dataclass(frozen=True)
@@ -310,11 +322,9 @@ class Settings:
         folder_text = config.get("folder_path") or ""
         check("folder_path", check_folder_path, folder_text)
         folder = check("folder_path", Template.parse, folder_text)
-        file_name = check(
-            "file_name_template",
-            Template.parse,
-            config.get("file_name_template") or DEFAULT_FILE_NAME,
-        )
+        name_text = config.get("file_name_template") or DEFAULT_FILE_NAME
+        check("file_name_template", check_file_name, name_text)
+        file_name = check("file_name_template", Template.parse, name_text)
         for setting in (
             "destination_name",
             "custom_text",

@@ -40,12 +40,10 @@ def test_readme_table_lists_every_setting() -> None:
 
 def test_readme_opens_with_the_two_commands() -> None:
     lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
-    assert lines[2:6] == [
-        "```sh",
-        "make demo   # sample segment stream → target → local S3 server; lists the files, previews rows",
-        "make test   # lint, type check and the whole test suite (starts its own local S3 server)",
-        "```",
-    ]
+    assert lines[2] == "```sh"
+    assert lines[3].startswith("make demo ")
+    assert lines[4].startswith("make test ")
+    assert lines[5] == "```"
 
 
 def test_meltano_yml_declares_every_setting_and_marks_secrets() -> None:
