@@ -274,7 +274,7 @@ def bucket_problem(name: str) -> str | None:
 
 
 def check_file_name(template: str) -> None:
-    """A file name template is one path segment: no '/', '\\' or control characters.
+    """A file name template is one path segment: no slash, backslash or control characters.
 
     Raises:
         MacroError: the template would put files in sub-folders or hold control characters.
