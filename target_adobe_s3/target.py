@@ -14,7 +14,8 @@ from singer_sdk.target_base import Target
 from target_adobe_s3.errors import InputError, TargetError
 from target_adobe_s3.export import Delivered, Export
 from target_adobe_s3.reader import LineReader
-from target_adobe_s3.settings import CONFIG_SCHEMA, Settings
+from target_adobe_s3.schema import CONFIG_SCHEMA
+from target_adobe_s3.settings import Settings
 from target_adobe_s3.sinks import SegmentSink
 from target_adobe_s3.storage import check_bucket, make_client
 

@@ -1,0 +1,238 @@
+"""The settings' schema: what --about, Meltano and the README show for each setting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from singer_sdk import typing as th
+
+from target_adobe_s3.formats import DELIMITERS, NULL_CHOICES
+
+DEFAULT_FILE_NAME = "%DESTINATION_NAME%_segment%SEGMENT_ID%_%DATETIME(YYYYMMdd_HHmmss)%"
+
+_MACROS_HELP = (
+    "Macros: %SEGMENT_ID%, %SEGMENT_NAME%, %DESTINATION_NAME%, %STREAM_NAME%, %DATETIME%, "
+    "%DATETIME(pattern)% (YYYY MM dd HH mm ss SSS), %TIMESTAMP%, %RUN_ID%, %CUSTOM_TEXT%, "
+    "%ORGANIZATION_NAME%, %SANDBOX_NAME%."
+)
+
+_FIELD_ENTRY = th.CustomType(
+    {
+        "anyOf": [
+            {"type": "string"},
+            {
+                "type": "object",
+                "properties": {"source": {"type": "string"}, "target": {"type": "string"}},
+                "required": ["source"],
+            },
+        ]
+    }
+)
+
+CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
+    # Destination and credentials
+    th.Property(
+        "bucket",
+        th.StringType,
+        required=True,
+        title="Bucket",
+        description="S3 bucket name (S3's naming rules apply).",
+        examples=["acme-audiences"],
+    ),
+    th.Property(
+        "folder_path",
+        th.StringType,
+        default="",
+        title="Folder path",
+        description="Folder inside the bucket; may contain macros. " + _MACROS_HELP,
+        examples=["acme/campaigns/%SEGMENT_NAME%"],
+    ),
+    th.Property(
+        "destination_name",
+        th.StringType,
+        default="amazon_s3",
+        title="Destination name",
+        description="The export's name, used by %DESTINATION_NAME%.",
+    ),
+    th.Property(
+        "region",
+        th.StringType,
+        title="AWS region",
+        description="Region of the bucket, e.g. eu-west-1.",
+    ),
+    th.Property(
+        "endpoint_url",
+        th.StringType,
+        title="Endpoint URL",
+        description="An S3-compatible endpoint (MinIO, a local test server, ...).",
+    ),
+    th.Property(
+        "aws_access_key_id",
+        th.StringType,
+        secret=True,
+        title="AWS access key id",
+        description="Access key id; with none of the credential settings, boto3's "
+        "default chain is used.",
+    ),
+    th.Property(
+        "aws_secret_access_key",
+        th.StringType,
+        secret=True,
+        title="AWS secret access key",
+        description="Secret access key.",
+    ),
+    th.Property(
+        "aws_session_token",
+        th.StringType,
+        secret=True,
+        title="AWS session token",
+        description="Session token for temporary credentials.",
+    ),
+    th.Property(
+        "aws_profile",
+        th.StringType,
+        title="AWS profile",
+        description="A named profile from the AWS config files.",
+    ),
+    # Segments
+    th.Property(
+        "segment_id_field",
+        th.StringType,
+        default="segment_id",
+        title="Segment id field",
+        description="Record field holding the segment id. A stream whose schema "
+        "lacks it is one segment named after the stream.",
+    ),
+    th.Property(
+        "segment_name_field",
+        th.StringType,
+        default="segment_name",
+        title="Segment name field",
+        description="Record field holding the segment name.",
+    ),
+    th.Property(
+        "segment_status_field",
+        th.StringType,
+        default="segment_status",
+        title="Segment status field",
+        description="Record field holding the membership status (realized, existing, exited).",
+    ),
+    th.Property(
+        "segment_names",
+        th.ObjectType(additional_properties=th.StringType),
+        default={},
+        title="Segment names",
+        description="Map of segment id to name, for streams that carry only ids.",
+    ),
+    # Columns
+    th.Property(
+        "fields",
+        th.ArrayType(_FIELD_ENTRY),
+        title="Fields",
+        description='Columns in order: "source.path" strings or {"source": ..., '
+        '"target": "Header"} objects. Default: every schema property, nested ones '
+        "flattened with `.` replaced by `_`.",
+    ),
+    # CSV
+    th.Property(
+        "csv_delimiter",
+        th.StringType,
+        default="\t",
+        title="CSV delimiter",
+        allowed_values=list(DELIMITERS),
+        description="Field delimiter.",
+    ),
+    th.Property(
+        "csv_quote",
+        th.StringType,
+        default='"',
+        title="CSV quote character",
+        allowed_values=['"', ""],
+        description='`"`, or empty for no quoting (special characters are then escaped).',
+    ),
+    th.Property(
+        "csv_escape",
+        th.StringType,
+        default="\\",
+        title="CSV escape character",
+        allowed_values=["\\", "'"],
+        description="Escape character.",
+    ),
+    th.Property(
+        "csv_null_value",
+        th.StringType,
+        default="",
+        title="CSV null value",
+        allowed_values=list(NULL_CHOICES),
+        description='How a null is written: `null`, `""` or nothing.',
+    ),
+    th.Property(
+        "csv_empty_value",
+        th.StringType,
+        default="",
+        title="CSV empty value",
+        allowed_values=list(NULL_CHOICES),
+        description='How an empty string is written: `null`, `""` or nothing.',
+    ),
+    th.Property(
+        "csv_header",
+        th.BooleanType,
+        default=True,
+        title="CSV header",
+        description="Write a header row.",
+    ),
+    th.Property(
+        "csv_quote_all",
+        th.BooleanType,
+        default=False,
+        title="CSV quote all",
+        description="Quote every value, not only those that need it.",
+    ),
+    # Names and run
+    th.Property(
+        "file_name_template",
+        th.StringType,
+        default=DEFAULT_FILE_NAME,
+        title="File name template",
+        description="File name without extension; `.csv` is appended. " + _MACROS_HELP,
+    ),
+    th.Property(
+        "export_time",
+        th.DateTimeType,
+        title="Export time",
+        description="ISO-8601 instant used by every time macro [the run's start, UTC].",
+    ),
+    th.Property(
+        "run_id",
+        th.StringType,
+        title="Run id",
+        description="Used by %RUN_ID% [a new UUID per run].",
+    ),
+    th.Property(
+        "custom_text",
+        th.StringType,
+        default="",
+        title="Custom text",
+        description="Value of %CUSTOM_TEXT%.",
+    ),
+    th.Property(
+        "organization_name",
+        th.StringType,
+        default="",
+        title="Organization name",
+        description="Value of %ORGANIZATION_NAME%.",
+    ),
+    th.Property(
+        "sandbox_name",
+        th.StringType,
+        default="",
+        title="Sandbox name",
+        description="Value of %SANDBOX_NAME%.",
+    ),
+    th.Property(
+        "temp_dir",
+        th.StringType,
+        title="Temp directory",
+        description="Where files are spooled before upload [the system temp dir].",
+    ),
+).to_dict()
