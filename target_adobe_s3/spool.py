@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -45,6 +46,9 @@ class Spool:
     def __init__(self, parent: str | None = None) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="target-adobe-s3-", dir=parent))
         os.chmod(self.directory, 0o700)
+        # Removed even when the owner forgets (e.g. an embedding program that never
+        # reaches end of input): at garbage collection or interpreter exit.
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self.directory, True)
         self._parts: dict[str, Part] = {}
         self._count = 0
 
@@ -73,4 +77,4 @@ class Spool:
         """Close and delete everything spooled (idempotent)."""
         for part in self._parts.values():
             part.close()
-        shutil.rmtree(self.directory, ignore_errors=True)
+        self._cleanup()

@@ -258,3 +258,38 @@ def test_values_are_written_exactly_as_received(config: dict, s3: Any, tmp_path:
     assert body.decode().splitlines()[1] == (
         's\t2024-01-02T03:04:05.600+02:00\t10.50\ttrue\t"[\\"a\\",\\"é\\"]"\t"{\\"x\\":1.0,\\"y\\":null}"'
     )
+
+
+HOSTILE = [
+    "../../escape",
+    "/leading/slash",
+    "back\\slash",
+    "..",
+    ".",
+    "tab\there\nnewline\x00nul\x7fdel",
+    "Ünïcødé 日本 Audience",
+    "x" * 1000,
+]
+
+
+def test_hostile_segment_values_stay_inside_the_folder(
+    config: dict, s3: Any, tmp_path: Path
+) -> None:
+    config["folder_path"] = "exports/%SEGMENT_NAME%/%SEGMENT_ID%"
+    config["file_name_template"] = "%SEGMENT_NAME%_%DATETIME%"
+    messages = [schema_message("m", MEMBER_SCHEMA)] + [
+        record_message("m", member(value, value, f"{i}@x.com", None, None))
+        for i, value in enumerate(HOSTILE)
+    ]
+    run = run_target(config, messages, tmp_path)
+    assert run.returncode == 0, run.stderr
+    keys = sorted(objects(s3, config["bucket"]))
+    assert len(keys) == len(HOSTILE)  # nothing overwrote anything
+    for key in keys:
+        parts = key.split("/")
+        assert parts[0] == "exports"
+        assert len(parts) == 4  # exports / name / id / file: one segment per value
+        assert all(p not in ("", ".", "..") for p in parts)
+        assert not any(ord(c) < 32 or c == "\\" for c in key)
+        assert len(key.encode()) <= 1024
+    assert any(k.startswith("exports/Ünïcødé 日本 Audience/") for k in keys)
