@@ -51,6 +51,22 @@ class Run:
         return [line for line in self.stdout.splitlines() if line.strip()]
 
 
+def write_config(config: Mapping[str, Any], tmp_path: Path) -> Path:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def start_target(config: Mapping[str, Any], tmp_path: Path) -> subprocess.Popen[bytes]:
+    """Start the CLI with stdin left open; use it in a `with` block."""
+    return subprocess.Popen(
+        [TARGET, "--config", str(write_config(config, tmp_path))],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
 def run_target(
     config: Mapping[str, Any],
     messages: Iterable[Mapping[str, Any]] | str | bytes,
@@ -59,8 +75,7 @@ def run_target(
     timeout: float = 120,
 ) -> Run:
     """Run the installed `target-adobe-s3` CLI with a config file and stdin."""
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(config))
+    config_path = write_config(config, tmp_path)
     if isinstance(messages, bytes):
         data = messages
     elif isinstance(messages, str):

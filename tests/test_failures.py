@@ -14,12 +14,12 @@ import pytest
 
 from tests.helpers import (
     MEMBER_SCHEMA,
-    TARGET,
     objects,
     record_message,
     run_target,
     schema_message,
     singer_text,
+    start_target,
     state_message,
 )
 
@@ -45,15 +45,8 @@ def test_bad_setting_fails_before_reading_stdin(
     config: dict, tmp_path: Path, change: dict, expected: str
 ) -> None:
     config.update(change)
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(config))
     # stdin stays open and empty: the check must not wait for input.
-    with subprocess.Popen(
-        [TARGET, "--config", str(config_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    ) as process:
+    with start_target(config, tmp_path) as process:
         assert process.stdout is not None
         assert process.stderr is not None
         try:
@@ -169,14 +162,7 @@ def test_key_too_long_fails_at_delivery_with_no_state(
 def test_sigterm_is_a_failure_not_a_drain(
     config: dict, s3: Any, tmp_path: Path, spool_dir: Path
 ) -> None:
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(config))
-    with subprocess.Popen(
-        [TARGET, "--config", str(config_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    ) as process:
+    with start_target(config, tmp_path) as process:
         stdout, stderr = _feed_then_terminate(process, spool_dir)
     assert process.returncode == 128 + signal.SIGTERM
     assert stdout == b""
