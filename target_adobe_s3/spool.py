@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -10,7 +11,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from target_adobe_s3.errors import TargetError
+
 _BUFFER = 64 * 1024
+
+
+def raise_open_file_limit() -> int:
+    """Lift the soft limit on open files to the hard one: one file per segment is open.
+
+    Returns:
+        The soft limit now in force (0 where the platform has no such limit).
+    """
+    try:
+        import resource  # noqa: PLC0415 (POSIX only)
+    except ImportError:  # pragma: no cover
+        return 0
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        wanted = 1 << 20 if hard == resource.RLIM_INFINITY else hard
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError):
+            pass
+    return soft
 
 
 @dataclass
@@ -44,6 +68,7 @@ class Spool:
     """All parts of a run, in a private directory (0700) that `remove` deletes."""
 
     def __init__(self, parent: str | None = None) -> None:
+        raise_open_file_limit()
         self.directory = Path(tempfile.mkdtemp(prefix="target-adobe-s3-", dir=parent))
         os.chmod(self.directory, 0o700)
         # Removed even when the owner forgets (e.g. an embedding program that never
@@ -61,7 +86,15 @@ class Spool:
     ) -> Part:
         """Start the first part of a segment (files are created with mode 0600)."""
         self._count += 1
-        fd, name = tempfile.mkstemp(prefix=f"part-{self._count:06d}-", dir=self.directory)
+        try:
+            fd, name = tempfile.mkstemp(prefix=f"part-{self._count:06d}-", dir=self.directory)
+        except OSError as exc:
+            if exc.errno in (errno.EMFILE, errno.ENFILE):
+                raise TargetError(
+                    f"too many segments open at once ({len(self._parts)}) for the open-files "
+                    "limit; raise it (ulimit -n)"
+                ) from None
+            raise
         part = Part(segment_id, segment_name, stream_name, header, Path(name))
         part.handle = os.fdopen(fd, "wb", buffering=_BUFFER)
         self._parts[segment_id] = part
