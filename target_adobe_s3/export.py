@@ -66,8 +66,8 @@ class StreamWriter:
         if part is None:
             part = self._export.part_for(segment, self._stream_name, self.header)
             self._parts[segment.segment_id] = part
-        part.write(self._format([to_text(value) for value in self._get(record)]).encode())
-        part.rows += 1
+        row = self._format([to_text(value) for value in self._get(record)])
+        part.write(row.encode(), rows=1)
 
 
 class Export:
@@ -114,10 +114,11 @@ class Export:
             except MacroError as exc:
                 raise DeliveryError(f"segment '{part.segment_id}': {exc}") from None
 
-        keys = {id(part): key_for(part, "") for part in parts}
+        # A segment has one part, so its id names the part.
+        keys = {part.segment_id: key_for(part, "") for part in parts}
         groups: dict[str, list[Part]] = defaultdict(list)
         for part in parts:
-            groups[keys[id(part)]].append(part)
+            groups[keys[part.segment_id]].append(part)
         for key, group in groups.items():
             if len(group) > 1:
                 self.logger.warning(
@@ -128,8 +129,8 @@ class Export:
                 )
                 for part in group:
                     digest = hashlib.sha256(part.segment_id.encode()).hexdigest()[:8]
-                    keys[id(part)] = key_for(part, f"_{digest}")
-        planned = [(part, keys[id(part)]) for part in parts]
+                    keys[part.segment_id] = key_for(part, f"_{digest}")
+        planned = [(part, keys[part.segment_id]) for part in parts]
         if len({key for _, key in planned}) != len(planned):
             raise DeliveryError("two segments map to the same object key even after suffixing")
         return planned

@@ -51,11 +51,12 @@ class Part:
     size: int = 0
     handle: BinaryIO | None = field(default=None, repr=False)
 
-    def write(self, data: bytes) -> None:
-        """Append bytes (one or more rows) to the part."""
+    def write(self, data: bytes, rows: int = 0) -> None:
+        """Append bytes to the part; `rows` counts the data rows among them."""
         assert self.handle is not None, "part is closed"
         self.handle.write(data)
         self.size += len(data)
+        self.rows += rows
 
     def close(self) -> None:
         """Flush and close the file; the part is then ready to upload."""

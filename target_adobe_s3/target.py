@@ -40,10 +40,10 @@ class TargetAdobeS3(Target):
         Raises:
             ConfigValidationError: a setting is wrong (each message names it).
         """
-        self._settings: Settings | None = None
-        super().__init__(**kwargs)
-        settings = self._settings or self._check_settings(raise_errors=True)
-        assert settings is not None  # _check_settings raised otherwise
+        super().__init__(**kwargs)  # the SDK's schema check comes first and raises
+        settings, problems = Settings.from_config(self.config)
+        if settings is None:
+            raise ConfigValidationError("Config validation failed", errors=problems)
         self.settings = settings
         self._held_state: dict | None = None
         client = make_client(self.config)
@@ -61,20 +61,6 @@ class TargetAdobeS3(Target):
         super().append_builtin_config(config_jsonschema)
         for name in ("load_method", "batch_size_rows"):
             config_jsonschema["properties"].pop(name, None)
-
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """The SDK's schema check, then ours; both before any input is read."""
-        errors = super()._validate_config(raise_errors=raise_errors)
-        if not errors:  # our checks assume the values have the schema's types
-            self._check_settings(raise_errors=raise_errors)
-        return errors
-
-    def _check_settings(self, *, raise_errors: bool) -> Settings | None:
-        """Run the semantic checks (macros, bucket name, dialect, fields)."""
-        self._settings, problems = Settings.from_config(self.config)
-        if problems and raise_errors:
-            raise ConfigValidationError("Config validation failed", errors=problems)
-        return self._settings
 
     def _write_state_message(self, state: dict) -> None:
         """Hold STATE: the SDK drains mid-run, before our files are uploaded."""

@@ -27,7 +27,6 @@ def test_sdk_minor_version_is_the_pinned_one() -> None:
     [
         (Target, "_write_state_message", ["self", "state"]),
         (Target, "_handle_termination", ["self", "signum", "frame"]),
-        (Target, "_validate_config", ["self", "raise_errors"]),
         (Target, "invoke", ["about", "about_format", "config", "file_input"]),
         (Target, "process_endofpipe", ["self"]),
         (Target, "drain_all", ["self", "is_endofpipe"]),
