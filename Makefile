@@ -29,4 +29,4 @@ unit: install
 test: lint unit
 
 docs: install
-	$(BIN)/python scripts/update_readme.py
+	$(BIN)/python scripts/update_docs.py

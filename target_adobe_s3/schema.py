@@ -94,6 +94,63 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         title="AWS profile",
         description="A named profile from the AWS config files.",
     ),
+    th.Property(
+        "role_arn",
+        th.StringType,
+        title="Role ARN",
+        description="IAM role to assume through STS (with the other credentials, or boto3's "
+        "default chain, as the source); refreshed before it expires.",
+        examples=["arn:aws:iam::123456789012:role/aep-export"],
+    ),
+    th.Property(
+        "external_id",
+        th.StringType,
+        secret=True,
+        title="External id",
+        description="External id the role's trust policy requires (with role_arn).",
+    ),
+    th.Property(
+        "server_side_encryption",
+        th.StringType,
+        title="Server-side encryption",
+        allowed_values=["AES256", "aws:kms"],
+        description="S3 server-side encryption of the uploaded objects.",
+    ),
+    th.Property(
+        "kms_key_id",
+        th.StringType,
+        title="KMS key id",
+        description="KMS key (id, ARN or alias) for server_side_encryption aws:kms.",
+    ),
+    th.Property(
+        "acl",
+        th.StringType,
+        title="Canned ACL",
+        allowed_values=[
+            "private",
+            "bucket-owner-full-control",
+            "bucket-owner-read",
+            "authenticated-read",
+            "aws-exec-read",
+            "public-read",
+        ],
+        description="Canned ACL for each object, e.g. bucket-owner-full-control when "
+        "delivering into another account's bucket.",
+    ),
+    th.Property(
+        "storage_class",
+        th.StringType,
+        title="Storage class",
+        allowed_values=[
+            "STANDARD",
+            "STANDARD_IA",
+            "ONEZONE_IA",
+            "INTELLIGENT_TIERING",
+            "GLACIER_IR",
+            "REDUCED_REDUNDANCY",
+        ],
+        description="S3 storage class of the uploaded objects.",
+    ),
     # Segments
     th.Property(
         "segment_id_field",
@@ -118,6 +175,32 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         description="Record field holding the membership status (realized, existing, exited).",
     ),
     th.Property(
+        "segment_membership_field",
+        th.StringType,
+        default="segmentMembership",
+        title="Segment membership field",
+        description="Record field holding an AEP-style membership map {namespace: "
+        '{segment_id: {"status": ..., "lastQualificationTime": ...}}}; a record '
+        "carrying it yields one row per segment in the map.",
+    ),
+    th.Property(
+        "export_mode",
+        th.StringType,
+        default="full",
+        allowed_values=["full", "incremental"],
+        title="Export mode",
+        description="full: current members only (status exited is left out); "
+        "incremental: realized, existing and exited members.",
+    ),
+    th.Property(
+        "qualification_time_field",
+        th.StringType,
+        default="last_qualification_time",
+        title="Qualification time field",
+        description="Record field holding the time a member qualified; the latest wins "
+        "among duplicates (taken from the membership map when fanned out).",
+    ),
+    th.Property(
         "segment_names",
         th.ObjectType(additional_properties=th.StringType),
         default={},
@@ -132,6 +215,73 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         description='Columns in order: "source.path" strings or {"source": ..., '
         '"target": "Header"} objects. Default: every schema property, nested ones '
         "flattened with `.` replaced by `_`.",
+    ),
+    th.Property(
+        "mandatory_fields",
+        th.ArrayType(th.StringType),
+        default=[],
+        title="Mandatory fields",
+        description="Source paths a row must have (not absent, null or empty); rows "
+        "missing any are skipped and counted.",
+        examples=[["person.email"]],
+    ),
+    th.Property(
+        "deduplication_keys",
+        th.ArrayType(th.StringType),
+        default=[],
+        title="Deduplication keys",
+        description="Up to two source paths; one row per key value per file, the "
+        "latest qualification time winning.",
+        examples=[["email"]],
+    ),
+    # File format
+    th.Property(
+        "file_type",
+        th.StringType,
+        default="csv",
+        allowed_values=["csv", "json"],
+        title="File type",
+        description="csv, or json for newline-delimited JSON (one object per row).",
+    ),
+    th.Property(
+        "compression",
+        th.StringType,
+        default="none",
+        allowed_values=["none", "gzip"],
+        title="Compression",
+        description="none, or gzip (`.gz` is appended to the file name).",
+    ),
+    th.Property(
+        "pgp_public_key",
+        th.StringType,
+        title="PGP public key",
+        description="The recipient's OpenPGP public key (ASCII-armored, Base64 of the armored "
+        "block, Base64 of the binary key, or binary); files are encrypted to it and "
+        "`.gpg` is appended to their names.",
+    ),
+    th.Property(
+        "max_rows_per_file",
+        th.IntegerType,
+        default=5000000,
+        title="Max rows per file",
+        description="A segment's file rolls over into `<name>_2`, `<name>_3`, ... past "
+        "this many rows.",
+    ),
+    th.Property(
+        "include_manifest",
+        th.BooleanType,
+        default=False,
+        title="Include manifest",
+        description="After the data files, write manifest-<destination_name>-<run_id>.json "
+        "listing every file of the run.",
+    ),
+    th.Property(
+        "export_empty_files",
+        th.BooleanType,
+        default=False,
+        title="Export empty files",
+        description="Write a header-only file for each segment named in segment_names "
+        "that received no rows.",
     ),
     # CSV
     th.Property(
@@ -194,7 +344,8 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         th.StringType,
         default=DEFAULT_FILE_NAME,
         title="File name template",
-        description="File name without extension; `.csv` is appended. " + _MACROS_HELP,
+        description="File name without extension; `.csv` or `.json` is appended, then `.gz` "
+        "and `.gpg` when they apply. " + _MACROS_HELP,
     ),
     th.Property(
         "export_time",

@@ -20,6 +20,7 @@ from target_adobe_s3.macros import (
     parse_export_time,
 )
 from target_adobe_s3.schema import DEFAULT_FILE_NAME
+from target_adobe_s3.storage import auth_problems
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IP_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
@@ -69,6 +70,18 @@ class Settings:
     segment_name_field: str
     segment_names: Mapping[str, str]
     temp_dir: str | None
+    segment_status_field: str = "segment_status"
+    membership_field: str = "segmentMembership"
+    export_mode: str = "full"
+    qualification_time_field: str = "last_qualification_time"
+    mandatory_fields: tuple[str, ...] = ()
+    dedup_keys: tuple[str, ...] = ()
+    file_type: str = "csv"
+    compression: str = "none"
+    pgp_public_key: str | None = None
+    max_rows_per_file: int = 5_000_000
+    include_manifest: bool = False
+    export_empty_files: bool = False
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> tuple[Settings | None, list[str]]:
@@ -122,6 +135,22 @@ class Settings:
             config.get("csv_quote_all", False),
         )
         fields = check("fields", parse_fields, config.get("fields") or [])
+        mandatory = tuple(config.get("mandatory_fields") or ())
+        dedup_keys = tuple(config.get("deduplication_keys") or ())
+        if len(dedup_keys) > 2:
+            errors.append(
+                f"deduplication_keys: at most two keys are allowed, got {len(dedup_keys)}"
+            )
+        for setting, paths in (("mandatory_fields", mandatory), ("deduplication_keys", dedup_keys)):
+            for path in paths:
+                if not str(path).strip() or any(not part for part in str(path).split(".")):
+                    errors.append(f"{setting}: '{path}' is not a source path like 'a' or 'a.b'")
+        max_rows = config.get("max_rows_per_file", 5_000_000)
+        if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
+            errors.append(
+                f"max_rows_per_file: must be a whole number of at least 1, got {max_rows!r}"
+            )
+        errors.extend(auth_problems(config))
         if errors:
             return None, errors
         run = RunContext(
@@ -143,4 +172,18 @@ class Settings:
             segment_name_field=config.get("segment_name_field") or "segment_name",
             segment_names=dict(config.get("segment_names") or {}),
             temp_dir=config.get("temp_dir") or None,
+            segment_status_field=config.get("segment_status_field") or "segment_status",
+            membership_field=config.get("segment_membership_field") or "segmentMembership",
+            export_mode=config.get("export_mode") or "full",
+            qualification_time_field=(
+                config.get("qualification_time_field") or "last_qualification_time"
+            ),
+            mandatory_fields=mandatory,
+            dedup_keys=dedup_keys,
+            file_type=config.get("file_type") or "csv",
+            compression=config.get("compression") or "none",
+            pgp_public_key=config.get("pgp_public_key") or None,
+            max_rows_per_file=int(max_rows),
+            include_manifest=bool(config.get("include_manifest", False)),
+            export_empty_files=bool(config.get("export_empty_files", False)),
         ), []

@@ -43,6 +43,11 @@ def s3_errors(action: str) -> Iterator[None]:
         raise DeliveryError(f"{action} failed: {exc}") from None
 
 
+def auth_problems(config: Mapping[str, Any]) -> list[str]:
+    """Problems with the S3 and credential settings, each starting with a setting's name."""
+    return []
+
+
 def make_client(config: Mapping[str, Any]) -> S3Client:
     """One S3 client from the settings; credentials fall back to boto3's default chain."""
     endpoint = config.get("endpoint_url") or None
