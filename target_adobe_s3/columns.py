@@ -75,7 +75,7 @@ def schema_columns(schema: Mapping[str, Any]) -> list[Column]:
     return columns
 
 
-def _resolve_source(source: str, schema: Mapping[str, Any]) -> tuple[str, ...] | None:
+def resolve_source(source: str, schema: Mapping[str, Any]) -> tuple[str, ...] | None:
     """The path a dotted `fields` source names, or None when the schema cannot hold it.
 
     A top-level property whose own name contains dots wins over nesting. Below an
@@ -110,7 +110,7 @@ def select_columns(
     else:
         columns = []
         for index, (source, target) in enumerate(fields):
-            path = _resolve_source(source, schema)
+            path = resolve_source(source, schema)
             if path is None:
                 known = ", ".join(".".join(c.path) for c in schema_columns(schema)[:20])
                 raise ValueError(

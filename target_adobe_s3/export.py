@@ -4,102 +4,193 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from target_adobe_s3.columns import compile_getter, select_columns
 from target_adobe_s3.errors import DeliveryError, InputError
-from target_adobe_s3.formats import compile_row_formatter, to_text
+from target_adobe_s3.formats import compile_row_formatter
 from target_adobe_s3.macros import MacroError, SegmentValues, join_key
-from target_adobe_s3.segments import Segment, routing_for
-from target_adobe_s3.spool import Part, Spool
+from target_adobe_s3.manifest import Delivered, manifest_bytes, manifest_key
+from target_adobe_s3.rows import StreamWriter
+from target_adobe_s3.spool import Encoding, Part, Spool
 from target_adobe_s3.storage import upload_file
+from target_adobe_s3.summary import SKIP_DUPLICATE, Progress, Tally
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+    from target_adobe_s3.dedup import DedupSet
+    from target_adobe_s3.pgp import Recipient
+    from target_adobe_s3.segments import Segment
     from target_adobe_s3.settings import Settings
 
-EXTENSION = ".csv"
+__all__ = ["Delivered", "Export", "StreamWriter"]
+
+
+def extension(settings: Settings) -> str:
+    """`.csv` or `.json`, then `.gz` with gzip, then `.gpg` with encryption."""
+    ext = ".json" if settings.file_type == "json" else ".csv"
+    if settings.compression == "gzip":
+        ext += ".gz"
+    if settings.pgp_public_key:
+        ext += ".gpg"
+    return ext
 
 
 @dataclass(frozen=True)
-class Delivered:
-    """A file that is completely in S3."""
+class SegmentFile:
+    """What a segment's files share: name, the stream that opened it, the header."""
 
     segment_id: str
     segment_name: str
-    key: str
-    rows: int
-    size: int
+    stream_name: str
+    header: tuple[str, ...]
 
-
-class StreamWriter:
-    """Turns one stream's records into rows of their segments' files."""
-
-    def __init__(self, export: Export, stream_name: str, schema: Mapping[str, Any]) -> None:
-        settings = export.settings
-        try:
-            columns = select_columns(settings.fields, schema, stream_name)
-        except ValueError as exc:
-            raise InputError(str(exc)) from None
-        self.header = tuple(column.header for column in columns)
-        self._export = export
-        self._stream_name = stream_name
-        self._get = compile_getter(columns)
-        self._format = export.format_row
-        self._route = routing_for(
-            stream_name,
-            schema,
-            settings.segment_id_field,
-            settings.segment_name_field,
-            settings.segment_names,
-        ).router()
-        self._parts: dict[str, Part] = {}
-
-    def write(self, record: Mapping[str, Any]) -> None:
-        """Append one record as a row of its segment's file."""
-        segment = self._route(record)
-        part = self._parts.get(segment.segment_id)
-        if part is None:
-            part = self._export.part_for(segment, self._stream_name, self.header)
-            self._parts[segment.segment_id] = part
-        row = self._format([to_text(value) for value in self._get(record)])
-        part.write(row.encode(), rows=1)
+    def values(self) -> SegmentValues:
+        """The values its macros expand to."""
+        return SegmentValues(self.segment_id, self.segment_name, self.stream_name)
 
 
 class Export:
-    """The spool and the uploads of one run."""
+    """The spool, the dedup store and the uploads of one run."""
 
-    def __init__(self, settings: Settings, client: S3Client, logger: logging.Logger) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        client: S3Client,
+        logger: logging.Logger,
+        recipient: Recipient | None = None,
+        object_options: Mapping[str, str] | None = None,
+    ) -> None:
         self.settings = settings
         self.client = client
         self.logger = logger
+        self.object_options = dict(object_options or {})
         self.format_row = compile_row_formatter(settings.dialect)
-        self.spool = Spool(settings.temp_dir)
+        self.spool = Spool(settings.temp_dir, Encoding(settings.compression, recipient))
+        self.extension = extension(settings)
+        self.tally = Tally()
+        self.progress = Progress(logger)
         self.delivered: list[Delivered] = []
+        self._files: dict[str, SegmentFile] = {}
+        self._writers: list[StreamWriter] = []
+        self._dedup: DedupSet | None = None
+        if settings.dedup_keys:
+            from target_adobe_s3.dedup import DedupSet  # noqa: PLC0415 (only when set)
+
+            spill = self.spool.directory / "dedup"
+            spill.mkdir(mode=0o700)
+            self._dedup = DedupSet(
+                spill,
+                memory_bytes=settings.dedup_memory_mb * 1024 * 1024,
+                encrypt_spill=recipient is not None,
+            )
 
     def stream_writer(self, stream_name: str, schema: Mapping[str, Any]) -> StreamWriter:
         """A writer for one stream's records (columns and routing from its schema)."""
-        return StreamWriter(self, stream_name, schema)
+        writer = StreamWriter(self, stream_name, schema)
+        self._writers.append(writer)
+        return writer
 
-    def part_for(self, segment: Segment, stream_name: str, header: tuple[str, ...]) -> Part:
-        """The open part of a segment; the first stream to reach it fixes its columns."""
-        part = self.spool.get(segment.segment_id)
-        if part is None:
-            part = self.spool.open(segment.segment_id, segment.segment_name, stream_name, header)
-            if self.settings.dialect.header:
-                part.write(self.format_row(list(header)).encode())
-        elif part.header != header:
+    # --- rows ---------------------------------------------------------------------------
+
+    def register(self, segment: Segment, stream_name: str, header: tuple[str, ...]) -> None:
+        """Note that a stream writes to a segment; the first stream fixes its columns."""
+        known = self._files.get(segment.segment_id)
+        if known is None:
+            self._files[segment.segment_id] = SegmentFile(
+                segment.segment_id, segment.segment_name, stream_name, header
+            )
+        elif known.header != header:
             raise InputError(
                 f"stream '{stream_name}' sends rows to segment '{segment.segment_id}', whose "
-                f"file already has other columns (from stream '{part.stream_name}'): "
-                f"{list(part.header)} vs {list(header)}; give both streams the same "
+                f"file already has other columns (from stream '{known.stream_name}'): "
+                f"{list(known.header)} vs {list(header)}; give both streams the same "
                 "columns with the `fields` setting"
             )
-        return part
+
+    def write_row(self, segment_id: str, line: bytes) -> None:
+        """Append one formatted row to the segment's current part (rolling over when full)."""
+        part = self.spool.get(segment_id)
+        if part is None:
+            part = self._open(self._files[segment_id], 1)
+        elif part.rows >= self.settings.max_rows_per_file:
+            part = self._open(self._files[segment_id], part.number + 1, previous=part)
+        part.write(line, rows=1)
+
+    def dedup_row(
+        self,
+        segment_id: str,
+        key: tuple[str, ...],
+        time: Any,
+        compare: tuple[str, ...],
+        line: bytes,
+    ) -> None:
+        """Hand a row to the dedup store; winners are written at end of input."""
+        assert self._dedup is not None
+        self._dedup.add(segment_id, key, time, compare, line)
+
+    def _header(self, header: tuple[str, ...]) -> bytes:
+        if self.settings.file_type == "json" or not self.settings.dialect.header:
+            return b""
+        return self.format_row(list(header)).encode()
+
+    def _file_name(self, file: SegmentFile, number: int) -> str:
+        """The part's file name as first planned (before any clash suffix)."""
+        name = self.settings.file_name.expand(self.settings.run, file.values())
+        return name + (f"_{number}" if number > 1 else "") + self.extension
+
+    def _open(self, file: SegmentFile, number: int, previous: Part | None = None) -> Part:
+        literal = self._file_name(file, number).removesuffix(".gpg")
+        first = self._header(file.header)
+        if previous is not None:
+            return self.spool.roll(previous, first=first, literal_name=literal)
+        return self.spool.open(
+            file.segment_id,
+            file.segment_name,
+            file.stream_name,
+            file.header,
+            first=first,
+            literal_name=literal,
+            number=number,
+        )
+
+    def _drain_dedup(self) -> None:
+        """Write each deduplicated segment's winners into its parts."""
+        if self._dedup is None:
+            return
+        for segment_id in self._dedup.segments():
+            for line in self._dedup.winners(segment_id):
+                self.write_row(segment_id, line)
+            _, dropped = self._dedup.stats(segment_id)
+            if dropped:
+                file = self._files[segment_id]
+                self.tally.skip(segment_id, file.segment_name, SKIP_DUPLICATE, dropped)
+        self._dedup.close()
+
+    def _add_empty_files(self) -> None:
+        """Header-only files for segments named in `segment_names` that got no rows."""
+        if not self.settings.export_empty_files:
+            return
+        streams = {w.stream_name for w in self._writers}
+        stream = streams.pop() if len(streams) == 1 else ""
+        header = (
+            self._writers[0].header
+            if self._writers
+            else tuple(
+                target or source.replace(".", "_") for source, target in self.settings.fields
+            )
+        )
+        for segment_id, name in sorted(self.settings.segment_names.items()):
+            if segment_id not in self._files:
+                file = SegmentFile(segment_id, name, stream, header)
+                self._files[segment_id] = file
+                self._open(file, 1)
+
+    # --- delivery -----------------------------------------------------------------------
 
     def _planned_keys(self, parts: list[Part]) -> list[tuple[Part, str]]:
         """The object key of every part; segments whose keys clash get a hash suffix."""
@@ -108,17 +199,19 @@ class Export:
         def key_for(part: Part, suffix: str) -> str:
             values = SegmentValues(part.segment_id, part.segment_name, part.stream_name)
             folder = settings.folder.expand(run, values)
-            name = settings.file_name.expand(run, values) + suffix + EXTENSION
+            number = f"_{part.number}" if part.number > 1 else ""
+            name = settings.file_name.expand(run, values) + suffix + number + self.extension
             try:
                 return join_key(folder, name)
             except MacroError as exc:
                 raise DeliveryError(f"segment '{part.segment_id}': {exc}") from None
 
-        # A segment has one part, so its id names the part.
-        keys = {part.segment_id: key_for(part, "") for part in parts}
-        groups: dict[str, list[Part]] = defaultdict(list)
-        for part in parts:
-            groups[keys[part.segment_id]].append(part)
+        firsts = [part for part in parts if part.number == 1]
+        base = {part.segment_id: key_for(part, "") for part in firsts}
+        suffixes = dict.fromkeys(base, "")
+        groups: dict[str, list[str]] = defaultdict(list)
+        for segment_id, key in base.items():
+            groups[key].append(segment_id)
         for key, group in groups.items():
             if len(group) > 1:
                 self.logger.warning(
@@ -127,26 +220,70 @@ class Export:
                     len(group),
                     key,
                 )
-                for part in group:
-                    digest = hashlib.sha256(part.segment_id.encode()).hexdigest()[:8]
-                    keys[part.segment_id] = key_for(part, f"_{digest}")
-        planned = [(part, keys[part.segment_id]) for part in parts]
+                for segment_id in group:
+                    digest = hashlib.sha256(segment_id.encode()).hexdigest()[:8]
+                    suffixes[segment_id] = f"_{digest}"
+        planned = [(part, key_for(part, suffixes[part.segment_id])) for part in parts]
         if len({key for _, key in planned}) != len(planned):
-            raise DeliveryError("two segments map to the same object key even after suffixing")
+            raise DeliveryError("two files map to the same object key even after suffixing")
         return planned
 
+    def _upload(self, key: str, path: Any) -> None:
+        if self.object_options:
+            upload_file(self.client, self.settings.bucket, key, path, options=self.object_options)  # type: ignore[call-arg]
+        else:
+            upload_file(self.client, self.settings.bucket, key, path)
+
     def deliver(self) -> list[Delivered]:
-        """Upload every spooled file; returns what is now completely in S3."""
+        """Upload every file, then the manifest; returns what is now completely in S3."""
+        self._drain_dedup()
+        self._add_empty_files()
         bucket = self.settings.bucket
-        for part, key in self._planned_keys(self.spool.finish()):
-            upload_file(self.client, bucket, key, part.path)
-            done = Delivered(part.segment_id, part.segment_name, key, part.rows, part.size)
-            self.delivered.append(done)
-            self.logger.info(
-                "Delivered s3://%s/%s (%d rows, %d bytes)", bucket, key, done.rows, done.size
+        parts = self.spool.finish()
+        for part, key in self._planned_keys(parts):
+            self._upload(key, part.path)
+            done = Delivered(
+                part.segment_id,
+                part.segment_name,
+                key,
+                part.rows,
+                part.size,
+                part.sha256,
+                part.number,
             )
+            self.delivered.append(done)
+            segment = self.tally.segment(part.segment_id, part.segment_name)
+            segment.rows += part.rows
+            segment.files += 1
+            segment.size += part.size
+            self.logger.info(
+                "Delivered s3://%s/%s (%d rows, %d bytes, part %d)",
+                bucket,
+                key,
+                done.rows,
+                done.size,
+                done.part,
+            )
+        if self.settings.include_manifest:
+            self._deliver_manifest()
         return self.delivered
+
+    def _deliver_manifest(self) -> None:
+        """Write the manifest after every data file of the run is in S3."""
+        settings, run = self.settings, self.settings.run
+        try:
+            key = manifest_key(settings.folder.run_folder(run), run.destination_name, run.run_id)
+        except MacroError as exc:
+            raise DeliveryError(f"manifest: {exc}") from None
+        path = self.spool.directory / "manifest.json"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(manifest_bytes(run.run_id, run.export_time, self.delivered))
+        self._upload(key, path)
+        self.logger.info("Delivered s3://%s/%s (manifest)", settings.bucket, key)
 
     def close(self) -> None:
         """Remove every temp file (idempotent)."""
+        if self._dedup is not None:
+            self._dedup.close()
         self.spool.remove()

@@ -364,3 +364,18 @@ def _other_text(value: object) -> str:
     if isinstance(value, (datetime, date, time)):
         return value.isoformat()
     return str(value)
+
+
+def compile_json_formatter(headers: Sequence[str]) -> Callable[[Sequence[Any]], bytes]:
+    """Compile the function that formats one row as a line of newline-delimited JSON.
+
+    The object's keys are the column headers in column order; values keep their JSON type
+    (numbers with the digits received, nested objects and arrays as JSON, null as null).
+    """
+    names = tuple(headers)
+    encode = _JSON_ENCODER.encode
+
+    def format_json_row(row: Sequence[Any]) -> bytes:
+        return encode(dict(zip(names, row, strict=True))) + b"\n"
+
+    return format_json_row

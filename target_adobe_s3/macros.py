@@ -129,6 +129,24 @@ def _parse_parts(text: str) -> tuple[_Part, ...]:
     return tuple(parts)
 
 
+def _expand(parts: tuple[_Part, ...], run: RunContext, segment: SegmentValues) -> str:
+    t = run.export_time
+    t = t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
+    out: list[str] = []
+    for name, literal, tokens in parts:
+        if name == "":
+            out.append(literal)
+        elif name == "DATETIME":
+            out.append(_format_time(tokens, t))
+        elif name == "TIMESTAMP":
+            out.append(str(math.floor(t.timestamp())))
+        elif name in RUN_MACROS:
+            out.append(getattr(run, RUN_MACROS[name]))
+        else:
+            out.append(safe_path_value(getattr(segment, name.lower())))
+    return "".join(out)
+
+
 @dataclass(frozen=True)
 class Template:
     """A folder path or file name with macros, compiled once."""
@@ -147,21 +165,22 @@ class Template:
 
     def expand(self, run: RunContext, segment: SegmentValues) -> str:
         """Fill in the macros; segment values pass through `safe_path_value`."""
-        t = run.export_time
-        t = t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
-        out: list[str] = []
-        for name, literal, tokens in self._parts:
-            if name == "":
-                out.append(literal)
-            elif name == "DATETIME":
-                out.append(_format_time(tokens, t))
-            elif name == "TIMESTAMP":
-                out.append(str(math.floor(t.timestamp())))
-            elif name in RUN_MACROS:
-                out.append(getattr(run, RUN_MACROS[name]))
-            else:
-                out.append(safe_path_value(getattr(segment, name.lower())))
-        return "".join(out)
+        return _expand(self._parts, run, segment)
+
+    def run_folder(self, run: RunContext) -> str:
+        """The folder shared by the whole run: expanded up to the first segment macro.
+
+        A partly written path segment before that macro is cut off, so
+        `acme/seg-%SEGMENT_ID%/x` gives `acme/`; a path without segment macros is
+        expanded whole.
+        """
+        cut = next(
+            (i for i, (name, _, _) in enumerate(self._parts) if name in SEGMENT_MACROS), None
+        )
+        if cut is None:
+            return self.expand(run, SegmentValues("", "", ""))
+        text = _expand(self._parts[:cut], run, SegmentValues("", "", ""))
+        return text[: text.rfind("/") + 1]
 
     def uses_segment(self) -> bool:
         """True if %SEGMENT_ID%, %SEGMENT_NAME% or %STREAM_NAME% appear."""

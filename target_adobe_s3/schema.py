@@ -234,6 +234,14 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         "latest qualification time winning.",
         examples=[["email"]],
     ),
+    th.Property(
+        "dedup_memory_mb",
+        th.IntegerType,
+        default=64,
+        title="Dedup memory (MiB)",
+        description="Memory the deduplication may hold before it spills sorted runs to "
+        "temp files (encrypted when pgp_public_key is set).",
+    ),
     # File format
     th.Property(
         "file_type",

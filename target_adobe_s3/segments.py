@@ -1,4 +1,9 @@
-"""Which segment a row belongs to: its segment id and name."""
+"""Which segments a record's rows belong to: id, name, status and qualification time.
+
+Flat records carry one segment in their own fields. Records with an AEP membership map
+(`{namespace: {segment_id: {"status": ..., "lastQualificationTime": ...}}}`) fan out to
+one row per segment in the map. In `full` mode exited members are left out.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from target_adobe_s3.errors import InputError
+
+EXITED = "exited"
+STATUSES = ("realized", "existing", EXITED)
 
 
 @dataclass(frozen=True)
@@ -83,3 +91,82 @@ def routing_for(
     return SegmentRouting(
         stream_name, id_field, name_field if name_field in properties else None, names
     )
+
+
+@dataclass(frozen=True)
+class Member:
+    """One row's membership: the segment, the status and when the member qualified."""
+
+    segment: Segment
+    status: str | None = None
+    qualified_at: Any = None
+
+
+def keeps(mode: str, status: str | None) -> bool:
+    """Whether a member with this status is written in this export mode.
+
+    `full` writes a snapshot of current members: everything but `exited`.
+    `incremental` writes realized, existing and exited members alike.
+    """
+    return mode != "full" or (status or "").lower() != EXITED
+
+
+def flat_members(
+    route: Callable[[Mapping[str, Any]], Segment], status_field: str, time_field: str
+) -> Callable[[Mapping[str, Any]], list[Member]]:
+    """Members of a flat record: one segment, its status and time from the record."""
+
+    def members(record: Mapping[str, Any]) -> list[Member]:
+        status = record.get(status_field)
+        return [
+            Member(
+                route(record),
+                status if isinstance(status, str) else None,
+                record.get(time_field),
+            )
+        ]
+
+    return members
+
+
+def map_members(
+    stream: str, membership_field: str, names: Mapping[str, str]
+) -> Callable[[Mapping[str, Any]], list[Member]]:
+    """Members from an AEP membership map, one per (namespace, segment id) entry.
+
+    A record without the map (absent or null) has no memberships. A map of the wrong
+    shape is an InputError naming the stream and the field, never the values.
+    """
+
+    def bad(what: str) -> InputError:
+        return InputError(f"stream '{stream}': field '{membership_field}' {what}")
+
+    def members(record: Mapping[str, Any]) -> list[Member]:
+        membership = record.get(membership_field)
+        if membership is None:
+            return []
+        if not isinstance(membership, Mapping):
+            raise bad(f"must be an object, got {_json_type(membership)}")
+        found: list[Member] = []
+        for namespace, segments in membership.items():
+            if segments is None:
+                continue
+            if not isinstance(segments, Mapping):
+                raise bad(f"namespace '{namespace}' must map segment ids to objects")
+            for segment_id, entry in segments.items():
+                if not segment_id:
+                    raise bad(f"namespace '{namespace}' has an empty segment id")
+                details = {} if entry is None else entry
+                if not isinstance(details, Mapping):
+                    raise bad(f"segment '{segment_id}' must be an object with a status")
+                status = details.get("status")
+                found.append(
+                    Member(
+                        Segment(segment_id, names.get(segment_id, segment_id)),
+                        status if isinstance(status, str) else None,
+                        details.get("lastQualificationTime"),
+                    )
+                )
+        return found
+
+    return members

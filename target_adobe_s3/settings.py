@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from target_adobe_s3.columns import parse_fields
 from target_adobe_s3.formats import CsvDialect, DialectError
@@ -21,6 +21,9 @@ from target_adobe_s3.macros import (
 )
 from target_adobe_s3.schema import DEFAULT_FILE_NAME
 from target_adobe_s3.storage import auth_problems
+
+if TYPE_CHECKING:
+    from target_adobe_s3.pgp import Recipient
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IP_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
@@ -79,7 +82,9 @@ class Settings:
     file_type: str = "csv"
     compression: str = "none"
     pgp_public_key: str | None = None
+    recipient: Recipient | None = None
     max_rows_per_file: int = 5_000_000
+    dedup_memory_mb: int = 64
     include_manifest: bool = False
     export_empty_files: bool = False
 
@@ -146,11 +151,16 @@ class Settings:
                 if not str(path).strip() or any(not part for part in str(path).split(".")):
                     errors.append(f"{setting}: '{path}' is not a source path like 'a' or 'a.b'")
         max_rows = config.get("max_rows_per_file", 5_000_000)
-        if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
-            errors.append(
-                f"max_rows_per_file: must be a whole number of at least 1, got {max_rows!r}"
-            )
+        dedup_memory = config.get("dedup_memory_mb", 64)
+        for setting, value in (("max_rows_per_file", max_rows), ("dedup_memory_mb", dedup_memory)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                errors.append(f"{setting}: must be a whole number of at least 1, got {value!r}")
         errors.extend(auth_problems(config))
+        recipient = None
+        if config.get("pgp_public_key"):
+            from target_adobe_s3.pgp import load_recipient  # noqa: PLC0415 (only when set)
+
+            recipient = check("pgp_public_key", load_recipient, config["pgp_public_key"])
         if errors:
             return None, errors
         run = RunContext(
@@ -183,7 +193,9 @@ class Settings:
             file_type=config.get("file_type") or "csv",
             compression=config.get("compression") or "none",
             pgp_public_key=config.get("pgp_public_key") or None,
+            recipient=recipient,
             max_rows_per_file=int(max_rows),
+            dedup_memory_mb=int(dedup_memory),
             include_manifest=bool(config.get("include_manifest", False)),
             export_empty_files=bool(config.get("export_empty_files", False)),
         ), []

@@ -18,6 +18,7 @@ from target_adobe_s3.schema import CONFIG_SCHEMA
 from target_adobe_s3.settings import Settings
 from target_adobe_s3.sinks import SegmentSink
 from target_adobe_s3.storage import check_bucket, make_client
+from target_adobe_s3.summary import summary_table
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -48,7 +49,7 @@ class TargetAdobeS3(Target):
         self._held_state: dict | None = None
         client = make_client(self.config)
         check_bucket(client, settings.bucket)
-        self.export = Export(settings, client, self.logger)
+        self.export = Export(settings, client, self.logger, recipient=settings.recipient)
 
     @classmethod
     def append_builtin_config(cls, config_jsonschema: dict) -> None:
@@ -80,10 +81,19 @@ class TargetAdobeS3(Target):
     def _log_summary(self, delivered: list[Delivered]) -> None:
         rows = sum(d.rows for d in delivered)
         size = sum(d.size for d in delivered)
+        tally = self.export.tally
+        if tally.segments:
+            self.logger.info("Run summary:\n%s", summary_table(tally))
+        if tally.without_membership:
+            self.logger.info(
+                "%d records had no segment membership and wrote no row",
+                tally.without_membership,
+            )
         self.logger.info(
-            "Export finished: %d files, %d rows, %d bytes in s3://%s",
+            "Export finished: %d files, %d rows, %d rows skipped, %d bytes in s3://%s",
             len(delivered),
             rows,
+            tally.skipped_total(),
             size,
             self.settings.bucket,
         )
