@@ -7,7 +7,15 @@ from typing import Any
 import pytest
 
 from target_adobe_s3.errors import InputError, TargetError
-from target_adobe_s3.segments import Segment, SegmentRouting, routing_for
+from target_adobe_s3.segments import (
+    Member,
+    Segment,
+    SegmentRouting,
+    flat_members,
+    keeps,
+    map_members,
+    routing_for,
+)
 
 STREAM = "members"
 NAMES = {"s1": "Luxury Audience", "42": "Answer", STREAM: "All members"}
@@ -213,3 +221,69 @@ def test_error_names_the_configured_field_and_stream(record: dict[str, Any], mes
     with pytest.raises(InputError, match=r"^stream 'audiences': segment id field 'aud' ") as caught:
         route(record)
     assert str(caught.value) == message
+
+
+# --- membership map fan-out and export modes --------------------------------------------------
+
+
+def test_map_members_one_per_segment_in_every_namespace() -> None:
+    members = map_members("p", "segmentMembership", {"s1": "Luxury"})
+    record = {
+        "segmentMembership": {
+            "ups": {
+                "s1": {"status": "realized", "lastQualificationTime": "t1"},
+                "s2": {"status": "exited"},
+            },
+            "ecid": {"s3": None},
+            "empty": None,
+        }
+    }
+    assert members(record) == [
+        Member(Segment("s1", "Luxury"), "realized", "t1"),
+        Member(Segment("s2", "s2"), "exited", None),
+        Member(Segment("s3", "s3"), None, None),
+    ]
+    assert members({"email": "x"}) == []
+    assert members({"segmentMembership": None}) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ([1], "field 'segmentMembership' must be an object, got array"),
+        ({"ups": "s1"}, "namespace 'ups' must map segment ids to objects"),
+        ({"ups": {"s1": "realized"}}, "segment 's1' must be an object with a status"),
+        ({"ups": {"": {}}}, "namespace 'ups' has an empty segment id"),
+    ],
+)
+def test_map_members_bad_shapes_name_the_stream_and_field(value: Any, message: str) -> None:
+    members = map_members("p", "segmentMembership", {})
+    with pytest.raises(InputError, match="stream 'p'") as caught:
+        members({"segmentMembership": value})
+    assert message in str(caught.value)
+
+
+def test_flat_members_take_status_and_time_from_the_record() -> None:
+    route = routing_for(STREAM, schema("segment_id"), "segment_id", "segment_name", {}).router()
+    members = flat_members(route, "st", "qt")
+    assert members({"segment_id": "s", "st": "exited", "qt": "t"}) == [
+        Member(Segment("s", "s"), "exited", "t")
+    ]
+    assert members({"segment_id": "s", "st": 3}) == [Member(Segment("s", "s"), None, None)]
+
+
+@pytest.mark.parametrize(
+    ("mode", "status", "kept"),
+    [
+        ("full", "realized", True),
+        ("full", "existing", True),
+        ("full", "exited", False),
+        ("full", "EXITED", False),
+        ("full", None, True),
+        ("incremental", "exited", True),
+        ("incremental", "realized", True),
+        ("incremental", None, True),
+    ],
+)
+def test_export_modes(mode: str, status: str | None, kept: bool) -> None:
+    assert keeps(mode, status) is kept

@@ -323,3 +323,81 @@ def test_empty_segments_get_header_only_files_on_request(
     assert run.returncode == 0, run.stderr
     files = by_name(objects(s3, bucket))
     assert files == {"Active.csv": b"email\tphone\na@x.com\t1\n", "Dormant.csv": b"email\tphone\n"}
+
+
+# --- deduplication ---------------------------------------------------------------------------
+
+
+def dup(email: str, time: str | None, phone: str, segment: str = "s1") -> dict:
+    return flat(email, phone=phone, time=time, segment=segment)
+
+
+def test_dedup_latest_wins_and_ties_break_on_the_other_columns(
+    config: dict, s3: Any, bucket: str, tmp_path: Path
+) -> None:
+    config["deduplication_keys"] = ["email"]
+    config["fields"] = ["email", "phone", "last_qualification_time"]
+    config["file_name_template"] = "%SEGMENT_ID%"
+    rows = [
+        dup("a@x.com", "2024-04-01T00:00:00Z", "old"),
+        dup("a@x.com", "2024-04-02T00:00:00+02:00", "new"),  # latest: 2024-04-01T22:00Z
+        dup("b@x.com", "2024-04-03T00:00:00Z", "latest"),
+        dup("b@x.com", "2024-04-01T00:00:00Z", "earlier"),
+        dup("c@x.com", "2024-04-05T00:00:00Z", "zz"),
+        dup("c@x.com", "2024-04-05T00:00:00Z", "aa"),  # tie: "aa" < "zz"
+        dup("d@x.com", None, "no-time"),
+        dup("d@x.com", "2024-01-01T00:00:00Z", "has-time"),  # a time beats none
+        dup("e@x.com", "2024-04-05T00:00:00Z", "only", segment="s2"),
+        dup("a@x.com", "2024-04-05T00:00:00Z", "other-file", segment="s2"),
+    ]
+    outputs = []
+    for order in (rows, list(reversed(rows)), rows[1::2] + rows[::2]):
+        run = run_target(config, [schema_message("m", FLAT_SCHEMA), *order], tmp_path)
+        assert run.returncode == 0, run.stderr
+        outputs.append(by_name(objects(s3, bucket)))
+        for key in outputs[-1]:
+            s3.delete_object(Bucket=bucket, Key=key)
+    assert outputs[0] == outputs[1] == outputs[2]  # byte-identical whatever the order
+    assert tsv(outputs[0]["s1.csv"])[1:] == [
+        ["a@x.com", "new", "2024-04-02T00:00:00+02:00"],
+        ["b@x.com", "latest", "2024-04-03T00:00:00Z"],
+        ["c@x.com", "aa", "2024-04-05T00:00:00Z"],
+        ["d@x.com", "has-time", "2024-01-01T00:00:00Z"],
+    ]
+    assert [r[0] for r in tsv(outputs[0]["s2.csv"])[1:]] == ["a@x.com", "e@x.com"]
+    assert "4 duplicate key" in run.stderr
+
+
+def test_dedup_spilling_gives_the_same_file_and_parts_count_after_dedup(
+    config: dict, s3: Any, bucket: str, tmp_path: Path
+) -> None:
+    config["deduplication_keys"] = ["email", "phone"]
+    config["fields"] = ["email", "phone", "last_qualification_time"]
+    config["file_name_template"] = "%SEGMENT_ID%"
+    config["max_rows_per_file"] = 5000
+    # 12,000 distinct (email, phone) keys, each seen three times with different times:
+    # about 2.5 MB of rows, so a 1 MiB budget spills several runs.
+    messages = [schema_message("m", FLAT_SCHEMA)]
+    for round_ in range(3):
+        for i in range(12_000):
+            hour = (i * 7 + round_ * 5) % 24
+            messages.append(
+                dup(f"user{i:05d}@example.com", f"2024-04-01T{hour:02d}:00:00Z", str(i % 2))
+            )
+    outputs = []
+    for memory in (64, 1):
+        config["dedup_memory_mb"] = memory
+        run = run_target(config, messages, tmp_path)
+        assert run.returncode == 0, run.stderr
+        outputs.append(by_name(objects(s3, bucket)))
+        for key in outputs[-1]:
+            s3.delete_object(Bucket=bucket, Key=key)
+    assert outputs[0] == outputs[1]
+    files = outputs[0]
+    assert sorted(files) == ["s1.csv", "s1_2.csv", "s1_3.csv"]
+    rows = [row for name in sorted(files) for row in tsv(files[name])[1:]]
+    assert len(rows) == 12_000
+    assert len({r[0] for r in rows}) == 12_000
+    assert [len(tsv(files[n])) - 1 for n in sorted(files)] == [5000, 5000, 2000]
+    assert all(r[2].startswith("2024-04-01T") for r in rows)
+    assert "24000 duplicate key" in run.stderr
