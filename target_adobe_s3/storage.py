@@ -1,24 +1,44 @@
-"""S3: the client built from settings, bucket check, complete-or-absent uploads."""
+"""S3: the client built from settings, bucket region, object options, complete-or-absent uploads."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from target_adobe_s3.auth import DEFAULT_REGION, auth_problems, make_session
 from target_adobe_s3.errors import DeliveryError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import CompletedPartTypeDef
 
+__all__ = [
+    "PART_SIZE",
+    "auth_problems",
+    "bucket_region",
+    "check_bucket",
+    "make_client",
+    "object_options",
+    "s3_errors",
+    "upload_bytes",
+    "upload_file",
+]
+
 PART_SIZE = 8 * 1024 * 1024
 """Files up to this size go up in one PutObject; larger ones as multipart uploads."""
+
+_ROLE_HINTS = {
+    "AccessDenied": "the source credentials may not assume the role, or the trust policy's "
+    "external id does not match external_id",
+    "InvalidClientTokenId": "the source credentials are not known to STS",
+    "ExpiredToken": "the source session token has expired",
+}
 
 
 @contextlib.contextmanager
@@ -37,34 +57,91 @@ def s3_errors(action: str) -> Iterator[None]:
             "403": "access denied: check the credentials and the IAM policy",
             "InvalidAccessKeyId": "the access key id is not known",
             "SignatureDoesNotMatch": "the secret access key is wrong",
+            "PermanentRedirect": "the bucket is in another region: fix or remove region",
+            "301": "the bucket is in another region: fix or remove region",
+            "AuthorizationHeaderMalformed": "wrong region for the bucket: fix or remove region",
+            "ExpiredToken": "the session token has expired: renew it, or use role_arn",
+            "InvalidToken": "the session token is not valid: renew it, or use role_arn",
         }.get(code, text)
+        if exc.operation_name == "AssumeRole":
+            action = f"{action}: assuming role_arn"
+            hint = _ROLE_HINTS.get(code, text)
         raise DeliveryError(f"{action} failed: {code}" + (f" ({hint})" if hint else "")) from None
     except BotoCoreError as exc:
         raise DeliveryError(f"{action} failed: {exc}") from None
 
 
-def auth_problems(config: Mapping[str, Any]) -> list[str]:
-    """Problems with the S3 and credential settings, each starting with a setting's name."""
-    return []
+_LOCATION_REGIONS = {"": "us-east-1", "EU": "eu-west-1"}
+"""GetBucketLocation's legacy answers: no constraint is us-east-1, "EU" is eu-west-1."""
 
 
-def make_client(config: Mapping[str, Any]) -> S3Client:
-    """One S3 client from the settings; credentials fall back to boto3's default chain."""
-    endpoint = config.get("endpoint_url") or None
+def object_options(config: Mapping[str, Any]) -> dict[str, str]:
+    """PutObject/CreateMultipartUpload arguments every object gets: encryption, ACL, class.
+
+    Pass the result as `options` to `upload_file` and `upload_bytes` (data files and the
+    manifest alike).
+    """
+    options: dict[str, str] = {}
+    encryption = config.get("server_side_encryption") or None
+    if encryption:
+        options["ServerSideEncryption"] = str(encryption)
+        if encryption == "aws:kms" and config.get("kms_key_id"):
+            options["SSEKMSKeyId"] = str(config["kms_key_id"])
+    if config.get("acl"):
+        options["ACL"] = str(config["acl"])
+    if config.get("storage_class"):
+        options["StorageClass"] = str(config["storage_class"])
+    return options
+
+
+def _client(session: boto3.session.Session, endpoint: str | None, region: str) -> S3Client:
     botocore_config = Config(
         retries={"max_attempts": 5, "mode": "standard"},
         s3={"addressing_style": "path"} if endpoint else {},
         user_agent_extra="target-adobe-s3",
     )
+    return session.client("s3", region_name=region, endpoint_url=endpoint, config=botocore_config)
+
+
+def bucket_region(client: S3Client, bucket: str) -> str | None:
+    """The bucket's region from GetBucketLocation, else from HeadBucket's region header.
+
+    None when neither tells (the bucket is missing, or S3 refuses both).
+    """
+    try:
+        answer = client.get_bucket_location(Bucket=bucket)
+        constraint = cast("str | None", answer.get("LocationConstraint"))
+    except ClientError:
+        pass
+    else:
+        text = str(constraint or "")
+        return _LOCATION_REGIONS.get(text, text)
+    try:
+        headers = client.head_bucket(Bucket=bucket)["ResponseMetadata"]["HTTPHeaders"]
+    except ClientError as exc:  # S3 names the region even when it refuses or redirects
+        headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    return headers.get("x-amz-bucket-region") or None
+
+
+def make_client(
+    config: Mapping[str, Any], *, session: boto3.session.Session | None = None
+) -> S3Client:
+    """The one S3 client of a run, built from the settings (see `auth.make_session`).
+
+    Without `region`, the bucket's region is looked up and the client built for it.
+    """
+    endpoint = config.get("endpoint_url") or None
     with s3_errors("creating the S3 client"):
-        session = boto3.session.Session(
-            aws_access_key_id=config.get("aws_access_key_id") or None,
-            aws_secret_access_key=config.get("aws_secret_access_key") or None,
-            aws_session_token=config.get("aws_session_token") or None,
-            profile_name=config.get("aws_profile") or None,
-            region_name=config.get("region") or None,
-        )
-        return session.client("s3", endpoint_url=endpoint, config=botocore_config)
+        session = session or make_session(config)
+        region = config.get("region") or None
+        default = cast("str | None", session.region_name) or DEFAULT_REGION
+        client = _client(session, endpoint, region or default)
+        if region or not config.get("bucket"):
+            return client
+        found = bucket_region(client, str(config["bucket"]))
+        if found and found != client.meta.region_name:
+            client = _client(session, endpoint, found)
+        return client
 
 
 def check_bucket(client: S3Client, bucket: str) -> None:
@@ -73,20 +150,45 @@ def check_bucket(client: S3Client, bucket: str) -> None:
         client.head_bucket(Bucket=bucket)
 
 
-def upload_file(client: S3Client, bucket: str, key: str, path: Path) -> None:
+def upload_bytes(
+    client: S3Client,
+    bucket: str,
+    key: str,
+    data: bytes,
+    options: Mapping[str, str] | None = None,
+) -> None:
+    """Upload a small object (a manifest, a probe) in one PutObject, with `object_options`.
+
+    `options` may also carry other PutObject arguments such as ContentType.
+    """
+    extra: dict[str, Any] = dict(options or {})
+    with s3_errors(f"uploading s3://{bucket}/{key}"):
+        client.put_object(Bucket=bucket, Key=key, Body=data, **extra)
+
+
+def upload_file(
+    client: S3Client,
+    bucket: str,
+    key: str,
+    path: Path,
+    *,
+    options: Mapping[str, str] | None = None,
+) -> None:
     """Upload a file so that the key shows either nothing or the whole file.
 
     Small files use one PutObject. Larger ones use a multipart upload that is
-    completed last and aborted on any failure or interruption.
+    completed last and aborted on any failure or interruption. `options` (see
+    `object_options`) go with the PutObject or the CreateMultipartUpload.
     """
     where = f"uploading s3://{bucket}/{key}"
+    extra: dict[str, Any] = dict(options or {})
     size = path.stat().st_size
     with s3_errors(where):
         if size <= PART_SIZE:
             with path.open("rb") as body:
-                client.put_object(Bucket=bucket, Key=key, Body=body)
+                client.put_object(Bucket=bucket, Key=key, Body=body, **extra)
             return
-        upload_id = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+        upload_id = client.create_multipart_upload(Bucket=bucket, Key=key, **extra)["UploadId"]
     try:
         with s3_errors(where):
             parts: list[CompletedPartTypeDef] = []

@@ -1,0 +1,221 @@
+"""AWS credentials from the settings: keys, a profile, an assumed role or boto3's default chain.
+
+Nothing here logs or formats a secret: messages name settings, never their values.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+import botocore.session
+from botocore.config import Config
+from botocore.credentials import (
+    CredentialProvider,
+    CredentialResolver,
+    DeferredRefreshableCredentials,
+)
+
+ROLE_DURATION_SECONDS = 3600
+"""Each assumed-role session lasts an hour; botocore refreshes it ~15 minutes before expiry."""
+
+DEFAULT_REGION = "us-east-1"
+
+_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$")
+_EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+_SESSION_UNSAFE_RE = re.compile(r"[^\w+=,.@-]")
+_AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
+
+
+def _set(config: Mapping[str, Any], name: str) -> bool:
+    return bool(config.get(name))
+
+
+def auth_problems(config: Mapping[str, Any]) -> list[str]:
+    """Problems with the S3 and credential settings, each starting with a setting's name."""
+    problems: list[str] = []
+    has_id, has_secret = _set(config, "aws_access_key_id"), _set(config, "aws_secret_access_key")
+    if has_id and not has_secret:
+        problems.append(
+            "aws_access_key_id: set aws_secret_access_key too, or remove the key id to use "
+            "aws_profile or boto3's default credential chain"
+        )
+    if has_secret and not has_id:
+        problems.append(
+            "aws_secret_access_key: set aws_access_key_id too, or remove the secret to use "
+            "aws_profile or boto3's default credential chain"
+        )
+    if _set(config, "aws_session_token") and not (has_id and has_secret):
+        problems.append(
+            "aws_session_token: a session token only works with aws_access_key_id and "
+            "aws_secret_access_key; set both or remove the token"
+        )
+    if _set(config, "aws_profile") and (has_id or has_secret):
+        problems.append(
+            "aws_profile: cannot be combined with aws_access_key_id/aws_secret_access_key; "
+            "keep either the profile or the keys"
+        )
+    role_arn = str(config.get("role_arn") or "")
+    if role_arn and not (role_arn.startswith("arn:") and ":role/" in role_arn):
+        problems.append(
+            f"role_arn: {role_arn!r} is not an IAM role ARN; use the form "
+            "arn:aws:iam::123456789012:role/aep-export"
+        )
+    if _set(config, "external_id"):
+        if not role_arn:
+            problems.append(
+                "external_id: only used when assuming a role; set role_arn or remove external_id"
+            )
+        elif not _EXTERNAL_ID_RE.fullmatch(str(config["external_id"])):
+            problems.append(
+                "external_id: must be 2-1224 characters of letters, digits and + = , . @ : / - _ "
+                "(the value is not shown because it is secret)"
+            )
+    if _set(config, "kms_key_id") and config.get("server_side_encryption") != "aws:kms":
+        problems.append(
+            "kms_key_id: only used with server_side_encryption aws:kms; set "
+            "server_side_encryption to aws:kms or remove kms_key_id"
+        )
+    region = config.get("region")
+    if region and not _REGION_RE.fullmatch(str(region)):
+        problems.append(
+            f"region: {region!r} is not an AWS region name like eu-west-1, us-gov-west-1 or "
+            "cn-north-1; remove it to look the bucket's region up"
+        )
+    endpoint = config.get("endpoint_url")
+    if endpoint and not _is_http_url(str(endpoint)):
+        problems.append(
+            "endpoint_url: must be an http:// or https:// URL with a host, e.g. "
+            "http://127.0.0.1:9000; remove it to use AWS's own endpoints"
+        )
+    return problems
+
+
+def _is_http_url(text: str) -> bool:
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in text
+
+
+def sts_endpoint(config: Mapping[str, Any]) -> str | None:
+    """The endpoint for STS when assuming role_arn; None lets boto3 choose.
+
+    `AWS_ENDPOINT_URL_STS` (boto3's service-specific endpoint variable) always wins. Otherwise
+    an `endpoint_url` that is not an AWS host also serves STS: S3-compatible servers that offer
+    AssumeRole (MinIO, moto's server) answer it on the same endpoint. An AWS `endpoint_url`
+    (a VPC endpoint, FIPS or dual-stack S3) says nothing about STS, so the regional AWS STS
+    endpoint is used.
+    """
+    if os.environ.get("AWS_ENDPOINT_URL_STS"):
+        return None
+    endpoint = config.get("endpoint_url") or None
+    if not endpoint:
+        return None
+    host = (urlsplit(str(endpoint)).hostname or "").lower()
+    if host.endswith(_AWS_HOST_SUFFIXES):
+        return None
+    return str(endpoint)
+
+
+def role_session_name(run_id: str | None) -> str:
+    """`target-adobe-s3-<run>`, with only the characters STS accepts, at most 64 long."""
+    run = _SESSION_UNSAFE_RE.sub("-", run_id or uuid.uuid4().hex[:12])
+    return f"target-adobe-s3-{run}"[:64]
+
+
+def assume_role_refresher(
+    sts: Any, role_arn: str, session_name: str, external_id: str | None
+) -> Callable[[], dict[str, str]]:
+    """A botocore refresh function: a fresh AssumeRole each time the credentials run low."""
+
+    def refresh() -> dict[str, str]:
+        request: dict[str, Any] = {
+            "RoleArn": role_arn,
+            "RoleSessionName": session_name,
+            "DurationSeconds": ROLE_DURATION_SECONDS,
+        }
+        if external_id:
+            request["ExternalId"] = external_id
+        credentials = sts.assume_role(**request)["Credentials"]
+        return {
+            "access_key": credentials["AccessKeyId"],
+            "secret_key": credentials["SecretAccessKey"],
+            "token": credentials["SessionToken"],
+            "expiry_time": credentials["Expiration"].isoformat(),
+        }
+
+    return refresh
+
+
+class _AssumedRoleProvider(CredentialProvider):
+    """Hands botocore credentials that assume the role on first use and before expiry."""
+
+    METHOD = "assume-role"
+    CANONICAL_NAME = "target-adobe-s3-assume-role"
+
+    def __init__(self, refresh: Callable[[], dict[str, str]]) -> None:
+        super().__init__()
+        self._refresh = refresh
+
+    def load(self) -> DeferredRefreshableCredentials:
+        return DeferredRefreshableCredentials(refresh_using=self._refresh, method=self.METHOD)
+
+
+def credential_source(config: Mapping[str, Any]) -> str:
+    """Where the credentials come from, for messages (never the secrets themselves)."""
+    if config.get("role_arn"):
+        return f"role {config['role_arn']}"
+    if config.get("aws_access_key_id"):
+        return "aws_access_key_id" + (
+            " with aws_session_token" if config.get("aws_session_token") else ""
+        )
+    if config.get("aws_profile"):
+        return f"profile {config['aws_profile']}"
+    return "boto3's default credential chain"
+
+
+def make_session(config: Mapping[str, Any]) -> boto3.session.Session:
+    """A boto3 session with the credentials the settings ask for.
+
+    Explicit keys (and session token), else `aws_profile`, else boto3's default chain. With
+    `role_arn` those become the source credentials of an STS AssumeRole whose credentials
+    are fetched on first use and refreshed before they expire, so long runs keep working.
+    """
+    region = config.get("region") or None
+    source = boto3.session.Session(
+        aws_access_key_id=config.get("aws_access_key_id") or None,
+        aws_secret_access_key=config.get("aws_secret_access_key") or None,
+        aws_session_token=config.get("aws_session_token") or None,
+        profile_name=config.get("aws_profile") or None,
+        region_name=region,
+    )
+    role_arn = config.get("role_arn") or None
+    if not role_arn:
+        return source
+    sts = source.client(
+        "sts",
+        region_name=source.region_name or DEFAULT_REGION,
+        endpoint_url=sts_endpoint(config),
+        config=Config(
+            retries={"max_attempts": 3, "mode": "standard"}, user_agent_extra="target-adobe-s3"
+        ),
+    )
+    refresh = assume_role_refresher(
+        sts,
+        str(role_arn),
+        role_session_name(config.get("run_id")),
+        config.get("external_id") or None,
+    )
+    role_session = botocore.session.Session(profile=config.get("aws_profile") or None)
+    role_session.register_component(
+        "credential_provider", CredentialResolver([_AssumedRoleProvider(refresh)])
+    )
+    return boto3.session.Session(botocore_session=role_session, region_name=region)

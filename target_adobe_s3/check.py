@@ -1,0 +1,238 @@
+"""`--check`: verify the connection as AEP does when a destination is created.
+
+List the bucket under the folder, write a small probe object there, read it back, delete
+it, and load the PGP key when one is set. One line per permission on stdout; no stdin.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import click
+from botocore.exceptions import BotoCoreError, ClientError
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.plugin_base import JSONSchemaValidator
+
+from target_adobe_s3.auth import credential_source, make_session
+from target_adobe_s3.errors import DeliveryError
+from target_adobe_s3.settings import Settings
+from target_adobe_s3.storage import make_client, object_options
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from singer_sdk.plugin_base import PluginBase, _ConfigInput
+
+PROBE_BODY = b"target-adobe-s3 connection check\n"
+_DENIED = frozenset({"AccessDenied", "403", "AllAccessDisabled", "AccountProblem"})
+_GONE = frozenset({"NoSuchBucket", "404", "PermanentRedirect", "301"})
+
+
+@dataclass(frozen=True)
+class CheckLine:
+    """One verdict: `ok`, `warn`, `missing` (refused), `failed` or `skipped`."""
+
+    status: str
+    what: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        """`status  what  detail`, in aligned columns."""
+        return f"{self.status:<8} {self.what:<22} {self.detail}".rstrip()
+
+    @property
+    def failed(self) -> bool:
+        """True for `missing` and `failed`."""
+        return self.status in ("missing", "failed")
+
+
+def describe_error(exc: BaseException) -> tuple[str, str]:
+    """The status (`missing` when refused, else `failed`) and `Code: message` of an error."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", "error"))
+        message = str(error.get("Message") or "")
+        where = " (assuming role_arn)" if exc.operation_name == "AssumeRole" else ""
+        status = "missing" if code in _DENIED else "failed"
+        return status, f"{code}: {message}{where}".rstrip(": ")
+    return "failed", str(exc)
+
+
+def probe_prefix(settings: Settings) -> str:
+    """Where the probe goes: the folder path's text before its first macro.
+
+    A folder without macros is a whole folder, so it ends with `/`.
+    """
+    static = settings.folder.static_prefix
+    prefix = re.sub(r"/+", "/", static).lstrip("/")
+    if static == settings.folder.text and prefix and not prefix.endswith("/"):
+        prefix += "/"
+    return prefix
+
+
+class _Checker:
+    """Runs the steps in order and remembers whether any failed."""
+
+    def __init__(self, echo: Callable[[str], None]) -> None:
+        self.echo = echo
+        self.lines: list[CheckLine] = []
+
+    def report(self, status: str, what: str, detail: str = "") -> CheckLine:
+        line = CheckLine(status, what, detail)
+        self.lines.append(line)
+        self.echo(str(line))
+        return line
+
+    def error(self, what: str, exc: BaseException) -> CheckLine:
+        status, detail = describe_error(exc)
+        return self.report(status, what, detail)
+
+    @property
+    def passed(self) -> bool:
+        return not any(line.failed for line in self.lines)
+
+
+def _pgp_line(checker: _Checker, settings: Settings) -> None:
+    recipient = getattr(settings, "recipient", None)  # loaded with the settings when set
+    if recipient is None:
+        try:
+            pgp: Any = importlib.import_module("target_adobe_s3.pgp")
+        except ImportError:
+            checker.report("skipped", "pgp_public_key", "this version cannot read PGP keys")
+            return
+        try:
+            recipient = pgp.load_recipient(settings.pgp_public_key)
+        except pgp.PgpKeyError as exc:
+            checker.report("failed", "pgp_public_key", str(exc))
+            return
+    checker.report("ok", "pgp_public_key", describe_recipient(recipient))
+
+
+def describe_recipient(recipient: object) -> str:
+    """`RSA-3072 <fingerprint>`: the encryption key's algorithm and fingerprint."""
+    parts = (getattr(recipient, "algorithm", None), getattr(recipient, "fingerprint", None))
+    return " ".join(str(part) for part in parts if part) or str(recipient)
+
+
+def _s3_lines(checker: _Checker, client: S3Client, config: Mapping[str, Any], prefix: str) -> None:
+    bucket = str(config["bucket"])
+    if not config.get("region"):
+        try:
+            client.get_bucket_location(Bucket=bucket)
+            checker.report("ok", "s3:GetBucketLocation", client.meta.region_name)
+        except ClientError as exc:
+            status, detail = describe_error(exc)
+            if status == "missing":  # the run falls back to HeadBucket's region header
+                checker.report("warn", "s3:GetBucketLocation", f"{detail}; set region to skip it")
+            else:
+                checker.report(status, "s3:GetBucketLocation", detail)
+    try:
+        client.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1)
+        checker.report("ok", "s3:ListBucket", f"s3://{bucket}/{prefix}")
+    except ClientError as exc:
+        line = checker.error("s3:ListBucket", exc)
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in _GONE:
+            for action in ("s3:PutObject", "s3:GetObject", "s3:DeleteObject"):
+                checker.report("skipped", action, f"bucket {bucket} not reachable: {line.detail}")
+            return
+    key = f"{prefix}target-adobe-s3-check-{uuid.uuid4().hex}.txt"
+    where = f"s3://{bucket}/{key}"
+    options: dict[str, Any] = dict(object_options(config))
+    try:
+        client.put_object(Bucket=bucket, Key=key, Body=PROBE_BODY, **options)
+        checker.report("ok", "s3:PutObject", where)
+    except ClientError as exc:
+        checker.error("s3:PutObject", exc)
+        for action in ("s3:GetObject", "s3:DeleteObject"):
+            checker.report("skipped", action, "no probe object was written")
+        return
+    try:
+        body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        if body == PROBE_BODY:
+            checker.report("ok", "s3:GetObject", where)
+        else:
+            checker.report("failed", "s3:GetObject", f"{where} read back {len(body)} other bytes")
+    except ClientError as exc:
+        checker.error("s3:GetObject", exc)
+    try:
+        client.delete_object(Bucket=bucket, Key=key)
+        checker.report("ok", "s3:DeleteObject", where)
+    except ClientError as exc:
+        status, detail = describe_error(exc)
+        checker.report(status, "s3:DeleteObject", f"{detail}; delete {where} by hand")
+
+
+def run_check(
+    config: Mapping[str, Any], settings: Settings, echo: Callable[[str], None] = click.echo
+) -> bool:
+    """Check credentials, bucket, folder and PGP key; True when everything needed works."""
+    checker = _Checker(echo)
+    try:
+        _connection_lines(checker, config, probe_prefix(settings))
+    except BotoCoreError as exc:  # endpoint unreachable, no credentials, ...
+        checker.report("failed", "connection", str(exc))
+    if settings.pgp_public_key:
+        _pgp_line(checker, settings)
+    return checker.passed
+
+
+def _connection_lines(checker: _Checker, config: Mapping[str, Any], prefix: str) -> None:
+    session = make_session(config)
+    if config.get("role_arn"):
+        try:
+            credentials = session.get_credentials()
+            if credentials is not None:
+                credentials.get_frozen_credentials()  # the first AssumeRole
+            checker.report("ok", "sts:AssumeRole", str(config["role_arn"]))
+        except ClientError as exc:
+            checker.error("sts:AssumeRole", exc)
+            return
+    elif session.get_credentials() is None:
+        checker.report("failed", "credentials", f"none found in {credential_source(config)}")
+        return
+    try:
+        client = make_client(config, session=session)
+    except DeliveryError as exc:
+        checker.report("failed", "s3 client", str(exc))
+        return
+    _s3_lines(checker, client, config, prefix)
+
+
+def load_settings(
+    target_cls: type[PluginBase], config_input: _ConfigInput
+) -> tuple[dict[str, Any], Settings]:
+    """The config files (and env vars with `--config ENV`), checked as a run checks them.
+
+    Raises:
+        ConfigValidationError: a setting is wrong (each message names it).
+    """
+    config = dict(config_input.config)
+    if config_input.parse_env:
+        config.update(target_cls._env_var_config)  # the SDK's own env var parsing
+    schema = target_cls.config_jsonschema
+    target_cls.append_builtin_config(schema)
+    errors = []
+    for error in JSONSchemaValidator(schema).iter_errors(config):
+        path = "][".join(repr(index) for index in error.path)
+        errors.append(error.message + (f" in config[{path}]" if path else ""))
+    settings = None
+    if not errors:
+        settings, errors = Settings.from_config(config)
+    if settings is None:
+        raise ConfigValidationError("Config validation failed", errors=errors, schema=schema)
+    return config, settings
+
+
+def check_command(target_cls: type[PluginBase], config_input: _ConfigInput) -> int:
+    """`--check`: the exit code, 0 when every check passed.
+
+    Raises:
+        ConfigValidationError: a setting is wrong; the CLI prints it as a run would.
+    """
+    config, settings = load_settings(target_cls, config_input)
+    return 0 if run_check(config, settings) else 1
