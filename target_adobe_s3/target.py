@@ -6,6 +6,7 @@ import signal
 import sys
 from typing import IO, TYPE_CHECKING, Any
 
+import click
 from singer_sdk.exceptions import ConfigValidationError, SingerSDKError
 from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.singerlib.exceptions import SingerError
@@ -115,6 +116,21 @@ class TargetAdobeS3(Target):
         return f"Export failed{where}: {exc}. No STATE was emitted for undelivered records."
 
     @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command plus `--check`."""
+        command = super().get_singer_command()
+        command.params.append(
+            click.Option(
+                ["--check"],
+                is_flag=True,
+                help="Check the connection (list, write, read and delete a probe object under "
+                "the folder; load the PGP key), print one line per permission and exit. "
+                "Reads no input.",
+            )
+        )
+        return command
+
+    @classmethod
     def invoke(  # type: ignore[override]
         cls,
         *,
@@ -122,6 +138,7 @@ class TargetAdobeS3(Target):
         about_format: str | None = None,
         config: _ConfigInput | None = None,
         file_input: IO[str] | None = None,
+        check: bool = False,
     ) -> None:
         """Run the target: one clear line and exit code 1 on any user-facing failure."""
         if about:
@@ -129,6 +146,10 @@ class TargetAdobeS3(Target):
             sys.exit(0)
         cls.print_version(print_fn=cls.logger.info)
         config = config or _ConfigInput()
+        if check:
+            from target_adobe_s3.check import check_command  # noqa: PLC0415 (only for --check)
+
+            sys.exit(check_command(cls, config))
         target: TargetAdobeS3 | None = None
         try:
             target = cls(config=config.config, parse_env_config=config.parse_env)
