@@ -103,11 +103,10 @@ def _parse_iso(text: str) -> int | None:
 
 
 def _datetime_ns(value: datetime) -> int:
-    offset = value.utcoffset() or timedelta(0)
-    naive = value.replace(tzinfo=None) - offset
-    day = naive.toordinal() - _EPOCH_DAY
-    seconds = day * 86_400 + naive.hour * 3600 + naive.minute * 60 + naive.second
-    return seconds * _NS + naive.microsecond * 1000
+    offset = (value.utcoffset() or timedelta(0)) // timedelta(microseconds=1)
+    day = value.toordinal() - _EPOCH_DAY
+    seconds = day * 86_400 + value.hour * 3600 + value.minute * 60 + value.second
+    return (seconds * 1_000_000 + value.microsecond - offset) * 1000
 
 
 def _epoch_ns(value: float | Decimal) -> int | None:
@@ -115,7 +114,7 @@ def _epoch_ns(value: float | Decimal) -> int | None:
         if not math.isfinite(value):
             return None
         value = Decimal(repr(value))  # the shortest text of the float, as written in JSON
-    if not value.is_finite():
+    if not value.is_finite() or not -_INT64 < value < _INT64:
         return None
     return math.floor(value * _NS)
 
@@ -152,8 +151,10 @@ def _remove_runs(runs: dict[Path, Run]) -> None:
 class DedupSet:
     """Deduplicates the rows of many segments with one shared memory budget.
 
-    With `encrypt_spill`, run files hold only AES-256-GCM ciphertext under a key that is
-    never written anywhere. Not thread-safe.
+    `memory_bytes` bounds the entries held in memory, as counted by `entry_bytes`; during
+    `winners` the merge adds about half of it again (one block per open run). With
+    `encrypt_spill`, run files hold only AES-256-GCM ciphertext under a key that is never
+    written anywhere. Not thread-safe.
     """
 
     def __init__(
@@ -164,8 +165,9 @@ class DedupSet:
         self._dir = Path(spill_dir)
         self._memory = memory_bytes
         self._cipher = SpillCipher() if encrypt_spill else None
-        # One block per open run is in memory during a merge: keep FAN_IN of them in half.
-        self._block = min(max(memory_bytes // (2 * FAN_IN), 4096), 1 << 20)
+        # A merge holds one block per open run, decoded (~2-3x its size): FAN_IN of them
+        # stay around half the budget.
+        self._block = min(max(memory_bytes // (4 * FAN_IN), 4096), 1 << 20)
         self._segments: dict[str, _Segment] = {}
         self._total = 0
         self._runs: dict[Path, Run] = {}  # every live run file, for close()
@@ -181,9 +183,9 @@ class DedupSet:
         payload: bytes,
     ) -> None:
         """Offer one row of a segment (see `time_rank` for the accepted times)."""
+        self._check_open()
         segment = self._segments.get(segment_id)
         if segment is None:
-            self._check_open()
             segment = self._segments[segment_id] = _Segment()
         elif segment.busy or segment.distinct is not None:
             raise ValueError(f"segment {segment_id!r} is being or was already read")
@@ -277,6 +279,7 @@ class DedupSet:
         segment.busy = True
         try:
             while len(segment.runs) > FAN_IN:  # merge down in passes, FAN_IN files open
+                self._check_open()  # close() during a pass: write no new file
                 batch = segment.runs[:FAN_IN]
                 with ExitStack() as stack:
                     stream = best_per_key(heapq.merge(*self._merged(stack, batch)))
