@@ -378,30 +378,42 @@ def ecdh_kek(key: KeyPacket, shared: bytes) -> bytes:
 class _PartialBody:
     """Frame a packet body of unknown length in power-of-two partial chunks (RFC 4880 4.2.2.4).
 
-    Holds at most one chunk plus the latest write; the last part gets a definite length.
+    Buffers less than one chunk: a full chunk goes out as soon as more data follows it, so
+    the last part, with a definite length, is never a needless empty one.
     """
 
     def __init__(self, tag: int, emit: _Emit, chunk_size: int) -> None:
         self._emit = emit
         self._chunk = chunk_size
-        self._first = bytes([0xC0 | tag, 0xE0 | (chunk_size.bit_length() - 1)])
-        self._next = self._first[1:]
-        self._started = False
-        self._ctb = self._first[:1]
+        self._head = bytes([0xC0 | tag, 0xE0 | (chunk_size.bit_length() - 1)])
+        self._ctb = self._head[:1]
         self._buffer = bytearray()
 
-    def write(self, data: bytes | memoryview) -> None:
-        """Add body bytes, emitting every full chunk that has more data after it."""
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Add body bytes; large writes are framed straight from the caller's buffer."""
         buffer, chunk = self._buffer, self._chunk
-        buffer += data
-        while len(buffer) > chunk:
-            self._emit((self._next if self._started else self._first) + buffer[:chunk])
-            self._started = True
-            del buffer[:chunk]
+        if len(buffer) + len(data) <= chunk:
+            buffer += data
+            return
+        view = memoryview(data)
+        fill = chunk - len(buffer)
+        buffer += view[:fill]
+        self._send(buffer)
+        buffer.clear()
+        view = view[fill:]
+        while len(view) > chunk:
+            self._send(view[:chunk])
+            view = view[chunk:]
+        buffer += view
+
+    def _send(self, part: bytearray | memoryview) -> None:
+        """Emit one partial chunk with its length octet (and the packet tag, first time)."""
+        self._emit(self._head + part)
+        self._head = self._head[-1:]
 
     def close(self) -> None:
         """Emit the rest with a definite length (zero is fine)."""
-        head = b"" if self._started else self._ctb
+        head = self._ctb if len(self._head) == 2 else b""
         self._emit(head + encode_length(len(self._buffer)) + self._buffer)
         self._buffer = bytearray()
 
