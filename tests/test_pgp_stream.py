@@ -156,9 +156,14 @@ def test_aborted_writer_leaves_an_undecryptable_file(
     gpg_keys: Any, recipients: dict[str, Recipient]
 ) -> None:
     sink = Sink()
-    with pytest.raises(RuntimeError), EncryptingWriter(sink, recipients["cv25519"], "x") as enc:
-        enc.write(payload(200_000))
-        raise RuntimeError("export failed")
+
+    def export_that_fails() -> None:
+        with EncryptingWriter(sink, recipients["cv25519"], "x") as enc:
+            enc.write(payload(200_000))
+            raise RuntimeError("export failed")
+
+    with pytest.raises(RuntimeError, match="export failed"):
+        export_that_fails()
     assert sink.closed
     result = gpg_keys.decrypt(sink.data)
     assert result.returncode != 0
