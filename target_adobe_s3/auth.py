@@ -5,6 +5,7 @@ Nothing here logs or formats a secret: messages name settings, never their value
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import uuid
@@ -155,6 +156,21 @@ def assume_role_refresher(
     return refresh
 
 
+class _OneLineRefreshFailures(logging.Filter):
+    """botocore logs a failed refresh with a traceback; keep it to one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and str(record.msg).startswith("Refreshing temporary credentials"):
+            error = record.exc_info[1]
+            record.msg = f"{record.msg} " + str(error).replace("%", "%%")
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+_ONE_LINE = _OneLineRefreshFailures()
+
+
 class _AssumedRoleProvider(CredentialProvider):
     """Hands botocore credentials that assume the role on first use and before expiry."""
 
@@ -214,6 +230,7 @@ def make_session(config: Mapping[str, Any]) -> boto3.session.Session:
         role_session_name(config.get("run_id")),
         config.get("external_id") or None,
     )
+    logging.getLogger("botocore.credentials").addFilter(_ONE_LINE)  # once: filters are a set
     role_session = botocore.session.Session(profile=config.get("aws_profile") or None)
     role_session.register_component(
         "credential_provider", CredentialResolver([_AssumedRoleProvider(refresh)])
