@@ -1,5 +1,10 @@
-"""Regenerate what is derived from `target-adobe-s3 --about`: the README settings
-table and the loader's settings in meltano.yml.
+"""Regenerate everything derived from `target-adobe-s3 --about`:
+
+- the README settings table (between `<!-- settings:start -->` and `<!-- settings:end -->`),
+- the loader's definition in meltano.yml (between `# generated:start` and
+  `# generated:end`; the rest of the file is hand-written and kept as is),
+- the Meltano Hub loader definition, hub/_data/meltano/loaders/<name>/<variant>.yml, laid
+  out as in the meltano/hub repository so it can be copied there as is.
 
     python scripts/update_docs.py          # rewrite the files
     python scripts/update_docs.py --check  # exit 1 when a file is out of date
@@ -7,23 +12,89 @@ table and the loader's settings in meltano.yml.
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+
+import yaml
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 MELTANO = ROOT / "meltano.yml"
+PYPROJECT = ROOT / "pyproject.toml"
+HUB_LOADERS = ROOT / "hub" / "_data" / "meltano" / "loaders"
 START, END = "<!-- settings:start -->", "<!-- settings:end -->"
+GEN_START, GEN_END = "# generated:start", "# generated:end"
 TARGET = str(Path(sys.executable).with_name("target-adobe-s3"))
 
+# Hand-kept facts the code cannot tell.
+HUB_LABEL = "Adobe Experience Platform S3 export"
+HUB_DOMAIN_URL = (
+    "https://experienceleague.adobe.com/en/docs/experience-platform/destinations/catalog/"
+    "cloud-storage/amazon-s3"
+)
+HUB_MAINTENANCE_STATUS = "development"
+# One settings group per way to authenticate (added to the schema's required settings):
+# boto3's default chain, access keys, a named profile, an assumed role.
+AUTH_GROUPS: tuple[tuple[str, ...], ...] = (
+    (),
+    ("aws_access_key_id", "aws_secret_access_key"),
+    ("aws_profile",),
+    ("role_arn",),
+)
+OPTION_LABELS = {"\t": "tab character", "": "(nothing)"}
+KINDS = {
+    "boolean": "boolean",
+    "integer": "integer",
+    "number": "decimal",
+    "object": "object",
+    "array": "array",
+}
 
+
+@functools.cache
 def about(fmt: str) -> str:
     return subprocess.run(
         [TARGET, "--about", "--format", fmt], capture_output=True, text=True, check=True
     ).stdout
+
+
+def about_info() -> dict[str, Any]:
+    info: dict[str, Any] = json.loads(about("json"))
+    return info
+
+
+def project() -> dict[str, Any]:
+    """The `[project]` table of pyproject.toml."""
+    with PYPROJECT.open("rb") as handle:
+        table: dict[str, Any] = tomllib.load(handle)["project"]
+    return table
+
+
+def repo_url() -> str:
+    return str(project()["urls"]["Repository"]).rstrip("/")
+
+
+def variant() -> str:
+    """Hub variants are named after the owner of the repository."""
+    return urlparse(repo_url()).path.strip("/").split("/")[0].lower()
+
+
+def hub_path() -> Path:
+    return HUB_LOADERS / about_info()["name"] / f"{variant()}.yml"
+
+
+# README
 
 
 def settings_table() -> str:
@@ -41,66 +112,140 @@ def readme_text(current: str) -> str:
     return f"{head}{START}\n{note}\n\n{settings_table()}\n{END}{tail}"
 
 
+# Settings, as Meltano declares them
+
+
 def _kind(spec: dict[str, Any]) -> str:
+    if "enum" in spec:
+        return "options"
+    types = spec.get("type", ["string"])
+    types = [types] if isinstance(types, str) else types
+    types = [t for t in types if t != "null"] or ["string"]
+    return KINDS.get(types[0], "string")
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ").capitalize()
+
+
+def setting(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """One Meltano setting from one property of the settings schema.
+
+    Secrets are `kind: string` with `sensitive: true` (Meltano deprecates `kind: password`).
+    """
+    entry: dict[str, Any] = {
+        "name": name,
+        "kind": _kind(spec),
+        "label": spec.get("title") or _label(name),
+        "description": spec.get("description") or spec.get("title") or _label(name),
+    }
     if spec.get("secret"):
-        return "password"
-    types = [t for t in spec.get("type", ["string"]) if t != "null"] or ["string"]
+        entry["sensitive"] = True
+    if spec.get("default") is not None:
+        entry["value"] = spec["default"]
+    if "enum" in spec:
+        entry["options"] = [
+            {"label": OPTION_LABELS.get(option, option), "value": option}
+            for option in spec["enum"]
+            if option is not None
+        ]
+    return entry
+
+
+def settings(info: dict[str, Any]) -> list[dict[str, Any]]:
+    return [setting(name, spec) for name, spec in info["settings"]["properties"].items()]
+
+
+def settings_groups(info: dict[str, Any]) -> list[list[str]]:
+    """`settings_group_validation`: the required settings plus each auth mode's own."""
+    known = info["settings"]["properties"]
+    required = list(info["settings"].get("required", []))
+    groups = [[*required, *extra] for extra in AUTH_GROUPS]
+    missing = sorted({name for group in groups for name in group} - set(known))
+    if missing:
+        raise SystemExit(f"settings_group_validation names unknown settings: {missing}")
+    return groups
+
+
+def loader_definition(info: dict[str, Any]) -> dict[str, Any]:
+    """The part of meltano.yml's loader that `--about` determines."""
     return {
-        "boolean": "boolean",
-        "integer": "integer",
-        "number": "integer",
-        "object": "object",
-        "array": "array",
-    }.get(types[0], "string")
+        "namespace": info["name"].replace("-", "_"),
+        "executable": info["name"],
+        "capabilities": list(info["capabilities"]),
+        "settings": settings(info),
+        "settings_group_validation": settings_groups(info),
+    }
 
 
-def _yaml(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)  # JSON scalars are valid YAML
+def hub_definition(info: dict[str, Any]) -> dict[str, Any]:
+    meta = project()
+    keywords = [k for k in meta.get("keywords", []) if k not in {"singer", "meltano", "target"}]
+    return {
+        "name": info["name"],
+        "namespace": info["name"].replace("-", "_"),
+        "variant": variant(),
+        "label": HUB_LABEL,
+        "description": info["description"],
+        "domain_url": HUB_DOMAIN_URL,
+        "repo": repo_url(),
+        "pip_url": f"git+{repo_url()}.git",
+        "executable": info["name"],
+        "maintenance_status": HUB_MAINTENANCE_STATUS,
+        "keywords": ["meltano_sdk", "aws", *keywords],
+        "capabilities": list(info["capabilities"]),
+        "settings": settings(info),
+        "settings_group_validation": settings_groups(info),
+    }
 
 
-def meltano_settings() -> list[str]:
-    info = json.loads(about("json"))
-    lines = []
-    for name, spec in info["settings"]["properties"].items():
-        lines.append(f"    - name: {name}")
-        lines.append(f"      kind: {_kind(spec)}")
-        if spec.get("title"):
-            lines.append(f"      label: {_yaml(spec['title'])}")
-        if spec.get("description"):
-            lines.append(f"      description: {_yaml(spec['description'])}")
-        if spec.get("secret"):
-            lines.append("      sensitive: true")
-        if "enum" in spec:
-            lines.append("      options:")
-            for option in spec["enum"]:
-                if option is None:
-                    continue
-                label = {"\t": "tab", "": "(nothing)"}.get(option, option)
-                lines.append(f"      - label: {_yaml(label)}")
-                lines.append(f"        value: {_yaml(option)}")
-    return lines
+def dump(data: Any) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=10_000)
+
+
+# meltano.yml and the Hub file
 
 
 def meltano_text(current: str) -> str:
-    """Replace the loader's `settings:` block (up to the next key at its indent)."""
+    """Replace the lines between the loader's `# generated:start` and `# generated:end`."""
     lines = current.splitlines()
-    start = lines.index("    settings:") + 1
-    end = start
-    while end < len(lines) and (lines[end].startswith("    - ") or lines[end].startswith("      ")):
-        end += 1
-    return "\n".join([*lines[:start], *meltano_settings(), *lines[end:]]) + "\n"
+    starts = [i for i, line in enumerate(lines) if line.strip().startswith(GEN_START)]
+    ends = [i for i, line in enumerate(lines) if line.strip() == GEN_END]
+    if len(starts) != 1 or len(ends) != 1 or ends[0] < starts[0]:
+        raise SystemExit(f"{MELTANO.name}: expected one `{GEN_START}` ... `{GEN_END}` block")
+    start, end = starts[0], ends[0]
+    indent = re.match(r"\s*", lines[start]).group(0)  # type: ignore[union-attr]
+    block = [f"{indent}{line}" for line in dump(loader_definition(about_info())).splitlines()]
+    return "\n".join([*lines[: start + 1], *block, *lines[end:]]) + "\n"
+
+
+def hub_text(_current: str) -> str:
+    head = (
+        "# Meltano Hub definition of this loader, generated by scripts/update_docs.py from\n"
+        "# `target-adobe-s3 --about --format=json`; do not edit by hand. Laid out as in the\n"
+        "# meltano/hub repository: copy it to the same path there.\n"
+    )
+    return head + dump(hub_definition(about_info()))
 
 
 def main() -> int:
     check = "--check" in sys.argv
     stale = []
-    for path, render in ((README, readme_text), (MELTANO, meltano_text)):
-        current = path.read_text(encoding="utf-8")
+    hub = hub_path()
+    for path, render in ((README, readme_text), (MELTANO, meltano_text), (hub, hub_text)):
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
         wanted = render(current)
         if wanted != current:
-            stale.append(path.name)
+            stale.append(str(path.relative_to(ROOT)))
             if not check:
+                path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(wanted, encoding="utf-8")
+    # A Hub file left from an earlier name or variant.
+    for other in sorted(HUB_LOADERS.glob("*/*.yml")) if HUB_LOADERS.exists() else []:
+        if other != hub:
+            stale.append(f"{other.relative_to(ROOT)} (remove)")
+            if not check:
+                other.unlink()
     if check and stale:
         print(f"out of date: {', '.join(stale)}; run: python scripts/update_docs.py")
         return 1

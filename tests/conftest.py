@@ -73,3 +73,8 @@ def config(bucket: str, s3_endpoint: str, spool_dir: Path) -> dict[str, Any]:
         "run_id": "run-1",
         "temp_dir": str(spool_dir),
     }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Markers: `meltano` runs real Meltano (needs PyPI); deselect with `-m 'not meltano'`."""
+    config.addinivalue_line("markers", "meltano: real Meltano end to end (installs from PyPI)")
