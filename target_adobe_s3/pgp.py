@@ -94,7 +94,7 @@ def load_recipient(text: str | bytes, now: datetime | None = None) -> Recipient:
     Args:
         text: The public key: armored, Base64 of the armored block or of the binary key, or
             binary; whitespace and lost line breaks are tolerated.
-        now: The time at which expiry is judged (default: now, UTC).
+        now: The time at which expiry is judged (default: now; naive means UTC).
 
     Returns:
         The recipient, ready for EncryptingWriter.
@@ -171,7 +171,8 @@ def split_cert(data: bytes) -> _Cert:
 def choose_key(data: bytes, now: datetime | None = None) -> Choice:
     """Verify the key's self-signatures and choose the encryption key, or raise PgpKeyError."""
     cert = split_cert(data)
-    when = int((now or datetime.now(timezone.utc)).timestamp())
+    now = now or datetime.now(timezone.utc)
+    when = int((now if now.tzinfo else now.replace(tzinfo=timezone.utc)).timestamp())
     primary = cert.primary
     label = f"key {primary.fingerprint.hex().upper()}"
     if any(_verified(s, primary, b"", SIG_KEY_REVOCATION) for s in cert.direct):

@@ -192,9 +192,16 @@ def key_bytes(key: str | bytes) -> bytes:
         raise PgpKeyError(_not_a_key())
     if decoded.lstrip().startswith(b"-----"):
         return _dearmor(decoded.decode("utf-8", "replace"))
-    if decoded[:1] and decoded[0] & 0x80:
+    if first_tag(decoded) in (TAG_PUBLIC_KEY, TAG_SECRET_KEY):
         return decoded
     raise PgpKeyError(_not_a_key())
+
+
+def first_tag(data: bytes) -> int | None:
+    """The tag of the first packet, or None if data does not start with a packet header."""
+    if not data or not data[0] & 0x80:
+        return None
+    return data[0] & 0x3F if data[0] & 0x40 else (data[0] >> 2) & 0x0F
 
 
 def _not_a_key() -> str:

@@ -89,6 +89,18 @@ class GpgHome:
         """The public key, armored or binary."""
         return self.run(*(["--armor"] if armor else []), "--export", query).stdout
 
+    def export_secret(self, query: str, armor: bool = True) -> bytes:
+        """The secret key (no passphrase), armored or binary."""
+        args = ["--pinentry-mode", "loopback", "--passphrase", ""]
+        args += ["--armor"] if armor else []
+        return self.run(*args, "--export-secret-keys", query).stdout
+
+    def revoke_subkey(self, fingerprint: str, index: int = 1) -> None:
+        """Revoke the index-th subkey through `--edit-key` (gpg 2.2 has no quick command)."""
+        commands = f"key {index}\nrevkey\ny\n0\n\ny\nsave\n".encode()
+        self.run("--command-fd", "0", "--pinentry-mode", "loopback", "--passphrase", "",
+                 "--edit-key", fingerprint, data=commands)  # fmt: skip
+
     def import_key(self, data: bytes) -> None:
         """Import keys or a revocation certificate."""
         self.run("--import", data=data)
