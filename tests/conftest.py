@@ -78,3 +78,19 @@ def config(bucket: str, s3_endpoint: str, spool_dir: Path) -> dict[str, Any]:
 def pytest_configure(config: pytest.Config) -> None:
     """Markers: `meltano` runs real Meltano (needs PyPI); deselect with `-m 'not meltano'`."""
     config.addinivalue_line("markers", "meltano: real Meltano end to end (installs from PyPI)")
+
+
+@pytest.fixture(scope="session")
+def gpg_keys() -> Iterator[Any]:
+    """A real GNUPGHOME with one key of each kind (tests/gpg.py KEY_KINDS), for the session.
+
+    `.public[kind]` is the armored public key, `.decrypt(data)` runs `gpg --decrypt`.
+    Kinds: rsa_subkey, rsa_primary, cv25519, p256, p384, p521.
+    """
+    from tests.gpg import gpg_available, make_keys
+
+    if not gpg_available():
+        pytest.skip("gpg is not installed")
+    keys = make_keys()
+    yield keys
+    keys.close()
