@@ -465,13 +465,14 @@ class EncryptingWriter(io.BufferedIOBase):
 
     def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
         """Encrypt data; returns its length in bytes."""
-        if self.closed:
+        if self._done:
             raise ValueError("write to closed EncryptingWriter")
-        view = memoryview(data)
-        if view.format != "B" or view.ndim != 1:
-            view = view.cast("B")
-        self._literal.write(view)
-        return view.nbytes
+        if type(data) is not bytes:
+            data = memoryview(data)
+            if data.format != "B" or data.ndim != 1:
+                data = data.cast("B")
+        self._literal.write(data)
+        return len(data)
 
     def flush(self) -> None:
         """Flush the sink (partial chunks are held back: their lengths are powers of two)."""
