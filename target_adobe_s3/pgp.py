@@ -14,7 +14,7 @@ import hashlib
 import io
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import BinaryIO
@@ -37,6 +37,7 @@ from target_adobe_s3.pgp_packets import (
     PRIVATE_KEY_REFUSED,
     SIG_CERT_REVOCATION,
     SIG_CERTIFICATIONS,
+    SIG_DIRECT_KEY,
     SIG_KEY_REVOCATION,
     SIG_SUBKEY_BINDING,
     SIG_SUBKEY_REVOCATION,
@@ -178,6 +179,7 @@ def choose_key(data: bytes, now: datetime | None = None) -> Choice:
     if any(_verified(s, primary, b"", SIG_KEY_REVOCATION) for s in cert.direct):
         raise PgpKeyError(f"{label} is revoked; ask the recipient for their current public key")
     uid, self_sig = _primary_user_id(cert, when)
+    self_sig = _with_direct_key_sig(self_sig, cert, when)
     label = f"{label} ({uid})"
     _check_expiry(label, primary, self_sig, when)
     candidates: list[KeyPacket] = []
@@ -234,6 +236,23 @@ def _primary_user_id(cert: _Cert, now: int) -> tuple[str, Signature]:
     if flagged:
         return max(flagged, key=lambda pair: pair[1].created)
     return valid[0]
+
+
+def _with_direct_key_sig(self_sig: Signature, cert: _Cert, now: int) -> Signature:
+    """The user id self-signature, its missing key flags and expiry taken from a direct sig."""
+    direct = [
+        s
+        for s in cert.direct
+        if not s.expired(now) and _verified(s, cert.primary, b"", SIG_DIRECT_KEY)
+    ]
+    if not direct:
+        return self_sig
+    newest = max(direct, key=lambda s: s.created)
+    return replace(
+        self_sig,
+        key_flags=newest.key_flags if self_sig.key_flags is None else self_sig.key_flags,
+        key_expires=self_sig.key_expires or newest.key_expires,
+    )
 
 
 def _check_expiry(label: str, key: KeyPacket, sig: Signature, now: int) -> None:

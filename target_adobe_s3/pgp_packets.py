@@ -157,16 +157,26 @@ _B64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 _CRC24_INIT, _CRC24_POLY = 0xB704CE, 0x1864CFB
 
 
+def _crc24_table() -> tuple[int, ...]:
+    """The byte-at-a-time table of the CRC-24 polynomial."""
+    table = []
+    for byte in range(256):
+        crc = byte << 16
+        for _ in range(8):
+            crc = (crc << 1) ^ (_CRC24_POLY if crc & 0x800000 else 0)
+        table.append(crc & 0xFFFFFF)
+    return tuple(table)
+
+
+_CRC24_TABLE = _crc24_table()
+
+
 def crc24(data: bytes) -> int:
     """The armor checksum (RFC 4880 6.1)."""
-    crc = _CRC24_INIT
+    crc, table = _CRC24_INIT, _CRC24_TABLE
     for byte in data:
-        crc ^= byte << 16
-        for _ in range(8):
-            crc <<= 1
-            if crc & 0x1000000:
-                crc ^= _CRC24_POLY
-    return crc & 0xFFFFFF
+        crc = ((crc << 8) & 0xFFFFFF) ^ table[(crc >> 16) ^ byte]
+    return crc
 
 
 def key_bytes(key: str | bytes) -> bytes:
@@ -442,13 +452,12 @@ def parse_signature(body: bytes) -> Signature | None:
     values = []
     while not reader.done():
         values.append(reader.mpi())
-    info: dict[str, object] = {"understood": True}
-    issuers: set[bytes] = set()
+    info = _SubpacketInfo()
     for kind, data in _subpackets(hashed_area):
-        _apply_subpacket(info, issuers, kind, data)
+        info.apply(kind, data)
     for kind, data in _subpackets(unhashed_area):
-        if kind & 0x7F in (16, 33):
-            _apply_subpacket({}, issuers, kind & 0x7F, data)
+        if kind & 0x7F in (16, 33):  # issuer ids only: nothing else unhashed is trusted
+            info.apply(kind & 0x7F, data)
     return Signature(
         sig_type,
         algo,
@@ -456,8 +465,13 @@ def parse_signature(body: bytes) -> Signature | None:
         hashed,
         left16,
         tuple(values),
-        issuers=frozenset(issuers),
-        **info,  # type: ignore[arg-type]
+        created=info.created,
+        expires=info.expires,
+        key_expires=info.key_expires,
+        key_flags=info.key_flags,
+        primary_uid=info.primary_uid,
+        issuers=frozenset(info.issuers),
+        understood=info.understood,
     )
 
 
@@ -478,26 +492,38 @@ def _subpackets(area: bytes) -> Iterator[tuple[int, bytes]]:
         yield content[0], content[1:]
 
 
-def _apply_subpacket(info: dict[str, object], issuers: set[bytes], kind: int, data: bytes) -> None:
-    """Record what a hashed subpacket says about the signature."""
-    critical, kind = bool(kind & 0x80), kind & 0x7F
-    value = int.from_bytes(data[:4], "big")
-    if kind == 2:
-        info["created"] = value
-    elif kind == 3:
-        info["expires"] = value
-    elif kind == 9:
-        info["key_expires"] = value
-    elif kind == 27:
-        info["key_flags"] = data[0] if data else 0
-    elif kind == 25:
-        info["primary_uid"] = bool(data[:1] != b"\x00")
-    elif kind == 16:
-        issuers.add(data[:8])
-    elif kind == 33 and data[:1] == b"\x04":
-        issuers.add(data[-8:])
-    if critical and kind not in _KNOWN_SUBPACKETS:
-        info["understood"] = False
+@dataclass
+class _SubpacketInfo:
+    """What the subpackets of one signature say, gathered while reading them."""
+
+    created: int = 0
+    expires: int | None = None
+    key_expires: int | None = None
+    key_flags: int | None = None
+    primary_uid: bool = False
+    understood: bool = True
+    issuers: set[bytes] = field(default_factory=set)
+
+    def apply(self, kind: int, data: bytes) -> None:
+        """Record one subpacket (type byte with its critical bit, data)."""
+        critical, kind = bool(kind & 0x80), kind & 0x7F
+        value = int.from_bytes(data[:4], "big")
+        if kind == 2:
+            self.created = value
+        elif kind == 3:
+            self.expires = value
+        elif kind == 9:
+            self.key_expires = value
+        elif kind == 27:
+            self.key_flags = data[0] if data else 0
+        elif kind == 25:
+            self.primary_uid = data[:1] != b"\x00"
+        elif kind == 16:
+            self.issuers.add(data[:8])
+        elif kind == 33 and data[:1] == b"\x04":
+            self.issuers.add(data[-8:])
+        if critical and kind not in _KNOWN_SUBPACKETS:
+            self.understood = False
 
 
 def verify(sig: Signature, key: KeyPacket, signed: bytes) -> bool:
