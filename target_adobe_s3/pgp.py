@@ -343,7 +343,7 @@ def _date(timestamp: int) -> str:
 def _encryptable(key: KeyPacket) -> bool:
     """True if this module can wrap a session key to the key (RSA, or ECDH with known KDF)."""
     if isinstance(key.public, rsa.RSAPublicKey):
-        return True
+        return key.algo in (ALGO_RSA, ALGO_RSA_E)
     if isinstance(key.public, X25519PublicKey | ec.EllipticCurvePublicKey):
         kdf = key.kdf
         return len(kdf) == 3 and kdf[0] == 1 and kdf[1] in (8, 9, 10) and kdf[2] in _KEK_SIZES

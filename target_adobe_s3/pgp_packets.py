@@ -340,8 +340,13 @@ class KeyPacket:
         return self.fingerprint[-8:]
 
     def hash_prefix(self) -> bytes:
-        """The key as it enters signature hashes (0x99, 2-byte length, body)."""
-        return b"\x99" + len(self.body).to_bytes(2, "big") + self.body
+        """The key as it enters fingerprints and signature hashes."""
+        return hash_prefix(self.body)
+
+
+def hash_prefix(body: bytes) -> bytes:
+    """A v4 key packet body as hashed: 0x99, 2-byte length, body (RFC 4880 5.2.4, 12.2)."""
+    return b"\x99" + len(body).to_bytes(2, "big") + body
 
 
 def parse_key(body: bytes) -> KeyPacket:
@@ -356,7 +361,7 @@ def parse_key(body: bytes) -> KeyPacket:
             "(an RSA or Curve25519 key made by GnuPG 2.2)"
         )
     created, algo = reader.uint(4), reader.uint(1)
-    fingerprint = hashlib.sha1(b"\x99" + len(body).to_bytes(2, "big") + body).digest()  # noqa: S324 (v4 fingerprints are SHA-1 by definition)
+    fingerprint = hashlib.sha1(hash_prefix(body)).digest()  # noqa: S324 (v4 fingerprint)
     name, public, extra = _key_material(algo, reader)
     return KeyPacket(body, created, algo, name, fingerprint, public, *extra)
 

@@ -85,7 +85,7 @@ def gpg_keys() -> Iterator[Any]:
     """A real GNUPGHOME with one key of each kind (tests/gpg.py KEY_KINDS), for the session.
 
     `.public[kind]` is the armored public key, `.decrypt(data)` runs `gpg --decrypt`.
-    Kinds: rsa_subkey, rsa_primary, cv25519, p256, p384, p521.
+    Kinds: rsa_subkey, rsa_primary, cv25519, p256, p384, p521, brainpool.
     """
     from tests.gpg import gpg_available, make_keys
 

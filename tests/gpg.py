@@ -20,6 +20,7 @@ KEY_KINDS: dict[str, tuple[tuple[str, str], tuple[str, str] | None]] = {
     "p256": (("nistp256", "sign,cert"), ("nistp256", "encr")),
     "p384": (("nistp384", "sign,cert"), ("nistp384", "encr")),
     "p521": (("nistp521", "sign,cert"), ("nistp521", "encr")),
+    "brainpool": (("brainpoolP256r1", "sign,cert"), ("brainpoolP384r1", "encr")),
 }
 
 

@@ -109,6 +109,7 @@ def test_armor_headers_survive_lost_line_breaks(gpg_keys: Any) -> None:
         ("p256", "ECDH NIST P-256", True),
         ("p384", "ECDH NIST P-384", True),
         ("p521", "ECDH NIST P-521", True),
+        ("brainpool", "ECDH brainpoolP384r1", True),
     ],
 )
 def test_chosen_key(gpg_keys: Any, kind: str, algorithm: str, subkey: bool) -> None:
