@@ -21,6 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,10 +67,16 @@ MEMBERS = [
 
 
 def cache_root() -> Path:
+    """Where the Meltano venv and uv's cache are kept (the temp dir if home is read-only)."""
     if os.environ.get("TARGET_ADOBE_S3_TEST_CACHE"):
         return Path(os.environ["TARGET_ADOBE_S3_TEST_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "target-adobe-s3-tests"
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    root = base / "target-adobe-s3-tests"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        root = Path(tempfile.gettempdir()) / "target-adobe-s3-tests"
+    return root
 
 
 def index_url() -> str:
