@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from target_adobe_s3.macros import MacroError, SegmentValues, join_key
 from target_adobe_s3.manifest import Delivered, manifest_bytes, manifest_key
 from target_adobe_s3.rows import StreamWriter
 from target_adobe_s3.spool import Encoding, Part, Spool
-from target_adobe_s3.storage import upload_file
+from target_adobe_s3.storage import upload_bytes, upload_file
 from target_adobe_s3.summary import SKIP_DUPLICATE, Progress, Tally
 
 if TYPE_CHECKING:
@@ -228,12 +227,6 @@ class Export:
             raise DeliveryError("two files map to the same object key even after suffixing")
         return planned
 
-    def _upload(self, key: str, path: Any) -> None:
-        if self.object_options:
-            upload_file(self.client, self.settings.bucket, key, path, options=self.object_options)  # type: ignore[call-arg]
-        else:
-            upload_file(self.client, self.settings.bucket, key, path)
-
     def deliver(self) -> list[Delivered]:
         """Upload every file, then the manifest; returns what is now completely in S3."""
         self._drain_dedup()
@@ -241,7 +234,7 @@ class Export:
         bucket = self.settings.bucket
         parts = self.spool.finish()
         for part, key in self._planned_keys(parts):
-            self._upload(key, part.path)
+            upload_file(self.client, bucket, key, part.path, options=self.object_options)
             done = Delivered(
                 part.segment_id,
                 part.segment_name,
@@ -275,11 +268,9 @@ class Export:
             key = manifest_key(settings.folder.run_folder(run), run.destination_name, run.run_id)
         except MacroError as exc:
             raise DeliveryError(f"manifest: {exc}") from None
-        path = self.spool.directory / "manifest.json"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(manifest_bytes(run.run_id, run.export_time, self.delivered))
-        self._upload(key, path)
+        document = manifest_bytes(run.run_id, run.export_time, self.delivered)
+        options = {**self.object_options, "ContentType": "application/json"}
+        upload_bytes(self.client, settings.bucket, key, document, options=options)
         self.logger.info("Delivered s3://%s/%s (manifest)", settings.bucket, key)
 
     def close(self) -> None:

@@ -18,7 +18,7 @@ from target_adobe_s3.reader import LineReader
 from target_adobe_s3.schema import CONFIG_SCHEMA
 from target_adobe_s3.settings import Settings
 from target_adobe_s3.sinks import SegmentSink
-from target_adobe_s3.storage import check_bucket, make_client
+from target_adobe_s3.storage import check_bucket, make_client, object_options
 from target_adobe_s3.summary import summary_table
 
 if TYPE_CHECKING:
@@ -50,7 +50,13 @@ class TargetAdobeS3(Target):
         self._held_state: dict | None = None
         client = make_client(self.config)
         check_bucket(client, settings.bucket)
-        self.export = Export(settings, client, self.logger, recipient=settings.recipient)
+        self.export = Export(
+            settings,
+            client,
+            self.logger,
+            recipient=settings.recipient,
+            object_options=object_options(self.config),
+        )
 
     @classmethod
     def append_builtin_config(cls, config_jsonschema: dict) -> None:

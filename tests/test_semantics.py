@@ -401,3 +401,29 @@ def test_dedup_spilling_gives_the_same_file_and_parts_count_after_dedup(
     assert [len(tsv(files[n])) - 1 for n in sorted(files)] == [5000, 5000, 2000]
     assert all(r[2].startswith("2024-04-01T") for r in rows)
     assert "24000 duplicate key" in run.stderr
+
+
+def test_object_options_apply_to_every_file_and_the_manifest(
+    config: dict, s3: Any, bucket: str, tmp_path: Path
+) -> None:
+    config.update(
+        server_side_encryption="AES256",
+        storage_class="STANDARD_IA",
+        acl="bucket-owner-full-control",
+        include_manifest=True,
+        max_rows_per_file=1,
+        file_name_template="%SEGMENT_ID%",
+    )
+    messages = [schema_message("m", FLAT_SCHEMA), flat("a@x.com"), flat("b@x.com")]
+    run = run_target(config, messages, tmp_path)
+    assert run.returncode == 0, run.stderr
+    keys = sorted(objects(s3, bucket))
+    assert keys == ["manifest-amazon_s3-run-1.json", "s1.csv", "s1_2.csv"]
+    for key in keys:
+        head = s3.head_object(Bucket=bucket, Key=key)
+        assert head["ServerSideEncryption"] == "AES256", key
+        assert head["StorageClass"] == "STANDARD_IA", key
+        grants = s3.get_object_acl(Bucket=bucket, Key=key)["Grants"]
+        assert any(g["Permission"] == "FULL_CONTROL" for g in grants), key
+    head = s3.head_object(Bucket=bucket, Key="manifest-amazon_s3-run-1.json")
+    assert head["ContentType"] == "application/json"
