@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: install
+	bash scripts/ensure-gpg.sh
 	$(BIN)/python demo/run_demo.py
 
 lint: install
@@ -24,6 +25,7 @@ lint: install
 	$(BIN)/mypy
 
 unit: install
+	bash scripts/ensure-gpg.sh
 	$(BIN)/python -m pytest
 
 test: lint unit

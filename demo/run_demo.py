@@ -1,18 +1,23 @@
 """The README's demo: a sample segment stream → target-adobe-s3 → a local S3 server.
 
 Starts moto's S3 server on a free 127.0.0.1 port, creates a bucket, pipes
-demo/sample.singer through the target, lists the object keys and prints the
-first rows of one file.
+demo/sample.singer through the target twice: once as plain tab-delimited CSV (lists
+the object keys and prints the first rows of one file), once gzip-compressed and
+encrypted to a fresh OpenPGP key made with gpg (decrypts one file with gpg and prints
+its first rows).
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import boto3
 
@@ -21,51 +26,111 @@ from demo.local_s3 import FAKE_CREDENTIALS, moto_server
 
 HERE = Path(__file__).resolve().parent
 BUCKET = "demo-audiences"
+TARGET = Path(sys.executable).with_name("target-adobe-s3")
+FIELDS = [
+    "email",
+    {"source": "person.firstName", "target": "first_name"},
+    {"source": "person.lastName", "target": "last_name"},
+    "country",
+    "segment_status",
+]
+
+
+def run_target(config: dict[str, Any], workdir: Path) -> int:
+    """Pipe the sample through the target; show its log and the STATE it emitted."""
+    config_path = workdir / "config.json"
+    config_path.write_text(json.dumps(config))
+    endpoint = config["endpoint_url"]
+    print(f"$ target-adobe-s3 --config config.json < demo/sample.singer   (S3 at {endpoint})")
+    with (HERE / "sample.singer").open("rb") as stdin:
+        result = subprocess.run(
+            [str(TARGET), "--config", str(config_path)],
+            stdin=stdin,
+            capture_output=True,
+            env={**os.environ, **FAKE_CREDENTIALS},
+            check=False,
+        )
+    sys.stderr.write(result.stderr.decode())
+    print("\nSTATE emitted on stdout:", result.stdout.decode().strip() or "(none)")
+    if result.returncode != 0:
+        print(f"target exited with {result.returncode}")
+    return result.returncode
+
+
+def show_rows(title: str, text: str) -> None:
+    print(f"\nFirst rows of {title} (tab-delimited):")
+    for line in text.splitlines()[:4]:
+        print("  ", line.replace("\t", " | "))
+
+
+def list_keys(s3: Any, prefix: str) -> list[str]:
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])]
+    print(f"\nObjects in s3://{BUCKET}/{prefix}:")
+    for key in keys:
+        print("  ", key)
+    return keys
+
+
+def make_key(home: str) -> str:
+    """A recipient key pair as gpg makes it by default (ed25519 + cv25519 subkey)."""
+    gpg = ["gpg", "--homedir", home, "--batch", "--passphrase", "", "--quiet"]
+    uid = "Partner Inbox <inbox@partner.example>"
+    subprocess.run([*gpg, "--quick-gen-key", uid, "default", "default"], check=True)
+    exported = subprocess.run([*gpg, "--armor", "--export", uid], check=True, capture_output=True)
+    return exported.stdout.decode()
+
+
+def gpg_decrypt(home: str, data: bytes) -> bytes:
+    done = subprocess.run(
+        ["gpg", "--homedir", home, "--batch", "--quiet", "--decrypt"],
+        input=data,
+        capture_output=True,
+        check=True,
+    )
+    return done.stdout
 
 
 def main() -> int:
-    with moto_server() as endpoint, tempfile.TemporaryDirectory() as tmp:
-        s3 = boto3.client("s3", endpoint_url=endpoint, **_boto_credentials())
-        s3.create_bucket(Bucket=BUCKET)
-        config = {
-            "bucket": BUCKET,
-            "endpoint_url": endpoint,
-            "region": "us-east-1",
-            "folder_path": "acme/campaigns/%SEGMENT_NAME%",
-            "destination_name": "Demo_Export",
-            "fields": [
-                "email",
-                {"source": "person.firstName", "target": "first_name"},
-                {"source": "person.lastName", "target": "last_name"},
-                "country",
-                "segment_status",
-            ],
-        }
-        config_path = Path(tmp) / "config.json"
-        config_path.write_text(json.dumps(config))
-        print(f"$ target-adobe-s3 --config config.json < demo/sample.singer   (S3 at {endpoint})")
-        target = Path(sys.executable).with_name("target-adobe-s3")
-        with (HERE / "sample.singer").open("rb") as stdin:
-            result = subprocess.run(
-                [str(target), "--config", str(config_path)],
-                stdin=stdin,
-                capture_output=True,
-                env={**os.environ, **FAKE_CREDENTIALS},
-                check=False,
-            )
-        sys.stderr.write(result.stderr.decode())
-        print("\nSTATE emitted on stdout:", result.stdout.decode().strip() or "(none)")
-        if result.returncode != 0:
-            print(f"target exited with {result.returncode}")
-            return result.returncode
-        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
-        print(f"\nObjects in s3://{BUCKET}:")
-        for key in keys:
-            print("  ", key)
-        first = s3.get_object(Bucket=BUCKET, Key=keys[0])["Body"].read().decode()
-        print(f"\nFirst rows of {keys[0]} (tab-delimited):")
-        for line in first.splitlines()[:4]:
-            print("  ", line.replace("\t", " | "))
+    gpg_home = tempfile.mkdtemp(prefix="g", dir="/tmp")  # short: gpg-agent's socket path
+    try:
+        with moto_server() as endpoint, tempfile.TemporaryDirectory() as tmp:
+            s3 = boto3.client("s3", endpoint_url=endpoint, **_boto_credentials())
+            s3.create_bucket(Bucket=BUCKET)
+            config: dict[str, Any] = {
+                "bucket": BUCKET,
+                "endpoint_url": endpoint,
+                "region": "us-east-1",
+                "folder_path": "acme/campaigns/%SEGMENT_NAME%",
+                "destination_name": "Demo_Export",
+                "fields": FIELDS,
+            }
+            print("== 1. Plain export: one tab-delimited CSV file per segment ==\n")
+            if code := run_target(config, Path(tmp)):
+                return code
+            keys = list_keys(s3, "acme/")
+            show_rows(keys[0], s3.get_object(Bucket=BUCKET, Key=keys[0])["Body"].read().decode())
+
+            if shutil.which("gpg") is None:
+                print("\n(gpg is not installed: skipping the encrypted export)")
+                return 0
+            print("\n== 2. gzip + OpenPGP: encrypted to the partner's public key ==\n")
+            config["pgp_public_key"] = make_key(gpg_home)
+            config["compression"] = "gzip"
+            config["folder_path"] = "partner/%SEGMENT_NAME%"
+            if code := run_target(config, Path(tmp)):
+                return code
+            keys = list_keys(s3, "partner/")
+            data = s3.get_object(Bucket=BUCKET, Key=keys[0])["Body"].read()
+            print(f"\n$ gpg --decrypt {keys[0].rsplit('/', 1)[1]} | gunzip   (the partner's side)")
+            show_rows(keys[0], gzip.decompress(gpg_decrypt(gpg_home, data)).decode())
+    finally:
+        subprocess.run(
+            ["gpgconf", "--kill", "gpg-agent"],
+            env={**os.environ, "GNUPGHOME": gpg_home},
+            capture_output=True,
+            check=False,
+        )
+        shutil.rmtree(gpg_home, ignore_errors=True)
     return 0
 
 
