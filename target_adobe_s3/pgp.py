@@ -1,11 +1,10 @@
 """OpenPGP encryption to one recipient, streaming, on top of `cryptography`.
 
-`load_recipient` parses a transferable public key (RFC 4880 11.1), verifies the
-self-signatures binding its user id and subkeys, and chooses the encryption key as gpg does.
-`EncryptingWriter` writes a binary OpenPGP message to a sink: a version 3 public-key encrypted
-session key packet, then a version 1 symmetrically encrypted integrity protected data packet
-(AES-256, OpenPGP CFB, MDC) around a binary literal data packet, both streamed with partial
-body lengths so memory stays bounded by about one chunk.
+`load_recipient` reads the recipient's public key in any accepted form and chooses the
+encryption key as gpg does. `EncryptingWriter` writes a binary OpenPGP message to a sink: a
+version 3 public-key encrypted session key packet, then a version 1 symmetrically encrypted
+integrity protected data packet (AES-256, OpenPGP CFB, MDC) around a binary literal data
+packet, both streamed with partial body lengths so memory stays bounded by about one chunk.
 """
 
 from __future__ import annotations
@@ -14,55 +13,23 @@ import hashlib
 import io
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
+from datetime import datetime
 from types import TracebackType
 from typing import BinaryIO
 
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
-from cryptography.hazmat.primitives.keywrap import aes_key_wrap
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from target_adobe_s3.pgp_armor import key_bytes
+from target_adobe_s3.pgp_keys import choose_key
 from target_adobe_s3.pgp_packets import (
-    ALGO_ECDH,
-    ALGO_ELGAMAL,
-    ALGO_ELGAMAL_OLD,
-    ALGO_RSA,
-    ALGO_RSA_E,
-    EXPORT_HINT,
-    FLAG_ENCRYPT,
-    HASHES,
-    PRIVATE_KEY_REFUSED,
-    SIG_CERT_REVOCATION,
-    SIG_CERTIFICATIONS,
-    SIG_DIRECT_KEY,
-    SIG_KEY_REVOCATION,
-    SIG_SUBKEY_BINDING,
-    SIG_SUBKEY_REVOCATION,
     TAG_LITERAL,
-    TAG_PKESK,
-    TAG_PUBLIC_KEY,
-    TAG_PUBLIC_SUBKEY,
-    TAG_SECRET_KEY,
-    TAG_SECRET_SUBKEY,
     TAG_SEIPD,
-    TAG_SIGNATURE,
-    TAG_USER_ATTRIBUTE,
-    TAG_USER_ID,
     KeyPacket,
     PgpKeyError,
-    Signature,
     encode_length,
-    encode_mpi,
-    iter_packets,
-    key_bytes,
-    packet,
-    parse_key,
-    parse_signature,
-    verify,
 )
+from target_adobe_s3.pgp_session import session_key_packet
 
 try:
     from cryptography.hazmat.decrepit.ciphers.modes import CFB
@@ -71,9 +38,6 @@ except ImportError:  # pragma: no cover (cryptography < 43)
 
 __all__ = ["EncryptingWriter", "PgpKeyError", "Recipient", "load_recipient"]
 
-SYM_AES256 = 9
-_KEK_SIZES = {7: 16, 8: 24, 9: 32}  # AES-128/192/256 for the ECDH key wrap
-_ANONYMOUS_SENDER = b"Anonymous Sender    "
 _Emit = Callable[[bytes], object]
 
 
@@ -110,289 +74,6 @@ def load_recipient(text: str | bytes, now: datetime | None = None) -> Recipient:
         user_id=choice.user_id,
         _key=choice.key,
     )
-
-
-# --- choosing the key ------------------------------------------------------------------------
-
-
-@dataclass
-class _Component:
-    """A user id, user attribute or subkey with the signatures that follow it."""
-
-    tag: int
-    body: bytes
-    sigs: list[Signature] = field(default_factory=list)
-
-
-@dataclass
-class _Cert:
-    """A transferable public key split into its components."""
-
-    primary: KeyPacket
-    direct: list[Signature]
-    user_ids: list[_Component]
-    subkeys: list[_Component]
-
-
-@dataclass(frozen=True)
-class Choice:
-    """The key chosen for encryption, with what the logs show about its owner."""
-
-    key: KeyPacket
-    primary: KeyPacket
-    user_id: str
-
-
-def split_cert(data: bytes) -> _Cert:
-    """Group the packets of one transferable public key; refuse secret keys and keyrings."""
-    packets = list(iter_packets(data))
-    tags = [tag for tag, _ in packets]
-    if TAG_SECRET_KEY in tags or TAG_SECRET_SUBKEY in tags:
-        raise PgpKeyError(PRIVATE_KEY_REFUSED)
-    if not tags or tags[0] != TAG_PUBLIC_KEY:
-        raise PgpKeyError(f"the data holds no OpenPGP public key; {EXPORT_HINT}")
-    if tags.count(TAG_PUBLIC_KEY) > 1:
-        count = tags.count(TAG_PUBLIC_KEY)
-        raise PgpKeyError(
-            f"the PGP public key setting holds {count} keys; give exactly one recipient key"
-        )
-    cert = _Cert(parse_key(packets[0][1]), [], [], [])
-    current: _Component | None = None
-    for tag, body in packets[1:]:
-        if tag in (TAG_USER_ID, TAG_USER_ATTRIBUTE, TAG_PUBLIC_SUBKEY):
-            current = _Component(tag, body)
-            (cert.subkeys if tag == TAG_PUBLIC_SUBKEY else cert.user_ids).append(current)
-        elif tag == TAG_SIGNATURE:
-            sig = parse_signature(body)
-            if sig is not None:
-                (current.sigs if current else cert.direct).append(sig)
-    return cert
-
-
-def choose_key(data: bytes, now: datetime | None = None) -> Choice:
-    """Verify the key's self-signatures and choose the encryption key, or raise PgpKeyError."""
-    cert = split_cert(data)
-    now = now or datetime.now(timezone.utc)
-    when = int((now if now.tzinfo else now.replace(tzinfo=timezone.utc)).timestamp())
-    primary = cert.primary
-    label = f"key {primary.fingerprint.hex().upper()}"
-    if any(_verified(s, primary, b"", SIG_KEY_REVOCATION) for s in cert.direct):
-        raise PgpKeyError(f"{label} is revoked; ask the recipient for their current public key")
-    uid, self_sig = _primary_user_id(cert, when)
-    self_sig = _with_direct_key_sig(self_sig, cert, when)
-    label = f"{label} ({uid})"
-    _check_expiry(label, primary, self_sig, when)
-    candidates: list[KeyPacket] = []
-    problems: list[str] = []
-    for subkey in cert.subkeys:
-        key, problem = _check_subkey(primary, subkey, when)
-        if key is not None:
-            candidates.append(key)
-        elif problem:
-            problems.append(problem)
-    if candidates:
-        best = max(enumerate(candidates), key=lambda pair: (pair[1].created, pair[0]))[1]
-        return Choice(best, primary, uid)
-    if _can_encrypt(primary, self_sig.key_flags) and _encryptable(primary):
-        return Choice(primary, primary, uid)
-    raise PgpKeyError(_no_key_message(label, primary, self_sig, problems))
-
-
-def _verified(sig: Signature, primary: KeyPacket, signed: bytes, *types: int) -> bool:
-    """True if sig has one of the types and verifies by the primary over its key + signed."""
-    return sig.sig_type in types and verify(sig, primary, primary.hash_prefix() + signed)
-
-
-def _primary_user_id(cert: _Cert, now: int) -> tuple[str, Signature]:
-    """The primary (else first) valid user id and its newest verified self-certification."""
-    valid: list[tuple[str, Signature]] = []
-    for component in cert.user_ids:
-        if component.tag != TAG_USER_ID:
-            continue
-        signed = b"\xb4" + len(component.body).to_bytes(4, "big") + component.body
-        certs = [
-            s for s in component.sigs if _verified(s, cert.primary, signed, *SIG_CERTIFICATIONS)
-        ]
-        if not certs:
-            continue
-        newest = max(certs, key=lambda s: s.created)
-        revoked = any(
-            s.created >= newest.created and _verified(s, cert.primary, signed, SIG_CERT_REVOCATION)
-            for s in component.sigs
-        )
-        if not revoked and not newest.expired(now):
-            valid.append((component.body.decode("utf-8", "replace"), newest))
-    if not valid:
-        if not any(c.tag == TAG_USER_ID for c in cert.user_ids):
-            raise PgpKeyError(
-                "the PGP public key has no user id (key servers strip unverified ones); "
-                f"{EXPORT_HINT} from the recipient's own keyring"
-            )
-        raise PgpKeyError(
-            "the PGP public key's user id signature does not verify (the key was damaged or "
-            f"tampered with, or its user ids are revoked or expired); {EXPORT_HINT} again"
-        )
-    flagged = [pair for pair in valid if pair[1].primary_uid]
-    if flagged:
-        return max(flagged, key=lambda pair: pair[1].created)
-    return valid[0]
-
-
-def _with_direct_key_sig(self_sig: Signature, cert: _Cert, now: int) -> Signature:
-    """The user id self-signature, its missing key flags and expiry taken from a direct sig."""
-    direct = [
-        s
-        for s in cert.direct
-        if not s.expired(now) and _verified(s, cert.primary, b"", SIG_DIRECT_KEY)
-    ]
-    if not direct:
-        return self_sig
-    newest = max(direct, key=lambda s: s.created)
-    return replace(
-        self_sig,
-        key_flags=newest.key_flags if self_sig.key_flags is None else self_sig.key_flags,
-        key_expires=self_sig.key_expires or newest.key_expires,
-    )
-
-
-def _check_expiry(label: str, key: KeyPacket, sig: Signature, now: int) -> None:
-    """Refuse a primary key whose self-signature says it has expired."""
-    if sig.key_expires and now >= key.created + sig.key_expires:
-        raise PgpKeyError(
-            f"{label} expired on {_date(key.created + sig.key_expires)}; ask the recipient to "
-            f"extend it (`gpg --quick-set-expire {key.fingerprint.hex().upper()} 1y`) and "
-            "send the exported public key again"
-        )
-
-
-def _check_subkey(primary: KeyPacket, subkey: _Component, now: int) -> tuple[KeyPacket | None, str]:
-    """(the subkey if usable for encryption, else None and why when it is an encryption key)."""
-    try:
-        key = parse_key(subkey.body)
-    except PgpKeyError:
-        return None, ""
-    signed = key.hash_prefix()
-    bindings = [s for s in subkey.sigs if _verified(s, primary, signed, SIG_SUBKEY_BINDING)]
-    if not bindings:
-        return None, "bad-binding" if _can_encrypt(key, None) else ""
-    binding = max(bindings, key=lambda s: s.created)
-    if not _can_encrypt(key, binding.key_flags):
-        return None, ""
-    if any(_verified(s, primary, signed, SIG_SUBKEY_REVOCATION) for s in subkey.sigs):
-        return None, "revoked"
-    if binding.expired(now) or (binding.key_expires and now >= key.created + binding.key_expires):
-        return None, f"expired:{key.created + (binding.key_expires or 0)}"
-    if key.algo in (ALGO_ELGAMAL, ALGO_ELGAMAL_OLD):
-        return None, "elgamal"
-    if not _encryptable(key):
-        return None, f"unsupported:{key.name}"
-    return key, ""
-
-
-def _can_encrypt(key: KeyPacket, flags: int | None) -> bool:
-    """True if key flags allow encryption, or without flags, if the algorithm encrypts."""
-    if flags is not None:
-        return bool(flags & FLAG_ENCRYPT)
-    return key.algo in (ALGO_RSA, ALGO_RSA_E, ALGO_ECDH, ALGO_ELGAMAL, ALGO_ELGAMAL_OLD)
-
-
-def _no_key_message(label: str, primary: KeyPacket, sig: Signature, problems: list[str]) -> str:
-    """Why no key can be used, and what the recipient should do about it."""
-    fpr = primary.fingerprint.hex().upper()
-    add = f"`gpg --quick-add-key {fpr} cv25519 encr` (or rsa3072)"
-    if "elgamal" in problems or primary.algo in (ALGO_ELGAMAL, ALGO_ELGAMAL_OLD):
-        return (
-            f"{label}: ElGamal encryption keys are not supported; add an RSA or Curve25519 "
-            f"encryption subkey ({add}) and export the key again"
-        )
-    expired = [int(p.split(":")[1]) for p in problems if p.startswith("expired:")]
-    if expired:
-        return (
-            f"{label}: its encryption subkey expired on {_date(max(expired))}; ask the "
-            f"recipient to extend it (`gpg --quick-set-expire {fpr} 1y '*'`) or add a new one "
-            f"({add}) and send the exported public key again"
-        )
-    if "revoked" in problems:
-        return (
-            f"{label}: its encryption subkeys are revoked; ask the recipient to add a new "
-            f"one ({add}) and send the exported public key again"
-        )
-    if "bad-binding" in problems:
-        return (
-            f"{label}: the signature binding its encryption subkey does not verify (the key "
-            f"was damaged or tampered with); {EXPORT_HINT} again"
-        )
-    unsupported = [p.split(":", 1)[1] for p in problems if p.startswith("unsupported:")]
-    if unsupported or _can_encrypt(primary, sig.key_flags):
-        name = unsupported[0] if unsupported else primary.name
-        return (
-            f"{label}: its encryption key uses {name}, which is not supported; add an RSA "
-            f"or Curve25519 encryption subkey ({add}) and export the key again"
-        )
-    return (
-        f"{label} has no encryption key (it can only sign or certify); ask the recipient to "
-        f"add an encryption subkey ({add}) and export the key again"
-    )
-
-
-def _date(timestamp: int) -> str:
-    """A UTC date for messages."""
-    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d")
-
-
-def _encryptable(key: KeyPacket) -> bool:
-    """True if this module can wrap a session key to the key (RSA, or ECDH with known KDF)."""
-    if isinstance(key.public, rsa.RSAPublicKey):
-        return key.algo in (ALGO_RSA, ALGO_RSA_E)
-    if isinstance(key.public, X25519PublicKey | ec.EllipticCurvePublicKey):
-        kdf = key.kdf
-        return len(kdf) == 3 and kdf[0] == 1 and kdf[1] in (8, 9, 10) and kdf[2] in _KEK_SIZES
-    return False
-
-
-# --- the session key -------------------------------------------------------------------------
-
-
-def session_key_packet(key: KeyPacket, session_key: bytes) -> bytes:
-    """A version 3 public-key encrypted session key packet for an AES-256 session key."""
-    checksum = (sum(session_key) & 0xFFFF).to_bytes(2, "big")
-    block = bytes([SYM_AES256]) + session_key + checksum
-    body = b"\x03" + key.key_id + bytes([key.algo])
-    if isinstance(key.public, rsa.RSAPublicKey):
-        body += encode_mpi(key.public.encrypt(block, padding.PKCS1v15()))
-    else:
-        body += _ecdh_wrap(key, block)
-    return packet(TAG_PKESK, body)
-
-
-def _ecdh_wrap(key: KeyPacket, block: bytes) -> bytes:
-    """The ECDH fields: ephemeral point MPI, then the AES-wrapped session key (RFC 6637 8)."""
-    public = key.public
-    if isinstance(public, X25519PublicKey):
-        ephemeral = X25519PrivateKey.generate()
-        shared = ephemeral.exchange(public)
-        point = b"\x40" + ephemeral.public_key().public_bytes_raw()
-    elif isinstance(public, ec.EllipticCurvePublicKey):
-        nist = ec.generate_private_key(public.curve)
-        shared = nist.exchange(ec.ECDH(), public)
-        point = nist.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
-    else:  # pragma: no cover (load_recipient only chooses RSA or ECDH keys)
-        raise PgpKeyError(f"cannot encrypt to a {key.name} key")
-    pad = 8 - len(block) % 8
-    wrapped = aes_key_wrap(ecdh_kek(key, shared), block + bytes([pad]) * pad)
-    return encode_mpi(point) + bytes([len(wrapped)]) + wrapped
-
-
-def ecdh_kek(key: KeyPacket, shared: bytes) -> bytes:
-    """The key-encryption key from the shared secret (RFC 6637 7, one KDF round)."""
-    oid, kdf = key.oid, key.kdf
-    param = bytes([len(oid)]) + oid + bytes([ALGO_ECDH, len(kdf)]) + kdf
-    param += _ANONYMOUS_SENDER + key.fingerprint
-    digest = hashlib.new(HASHES[kdf[1]][0], b"\x00\x00\x00\x01" + shared + param).digest()
-    return digest[: _KEK_SIZES[kdf[2]]]
-
-
-# --- the encrypted stream --------------------------------------------------------------------
 
 
 class _PartialBody:

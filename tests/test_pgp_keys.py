@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from target_adobe_s3.pgp import EncryptingWriter, PgpKeyError, Recipient, load_recipient
-from target_adobe_s3.pgp_packets import crc24, iter_packets, packet
+from target_adobe_s3.pgp_armor import crc24
+from target_adobe_s3.pgp_packets import iter_packets, packet
 from tests.gpg import KEY_KINDS, GpgHome
 
 PAST = "20200101T000000"  # gpg --faked-system-time
