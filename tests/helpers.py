@@ -57,14 +57,29 @@ def write_config(config: Mapping[str, Any], tmp_path: Path) -> Path:
     return path
 
 
-def start_target(config: Mapping[str, Any], tmp_path: Path) -> subprocess.Popen[bytes]:
+def start_target(config: Mapping[str, Any], tmp_path: Path, *args: str) -> subprocess.Popen[bytes]:
     """Start the CLI with stdin left open; use it in a `with` block."""
     return subprocess.Popen(
-        [TARGET, "--config", str(write_config(config, tmp_path))],
+        [TARGET, "--config", str(write_config(config, tmp_path)), *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+
+
+def run_with_stdin_open(
+    config: Mapping[str, Any], tmp_path: Path, *args: str, timeout: float = 60
+) -> Run:
+    """Run the CLI with a stdin that is never written nor closed (it must not wait on it)."""
+    with start_target(config, tmp_path, *args) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        try:
+            process.wait(timeout=timeout)
+        finally:
+            process.kill()
+        stdout, stderr = process.stdout.read(), process.stderr.read()
+    return Run(process.returncode, stdout.decode(), stderr.decode())
 
 
 def run_target(

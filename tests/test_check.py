@@ -14,7 +14,7 @@ import pytest
 
 from target_adobe_s3.check import probe_prefix
 from target_adobe_s3.settings import Settings
-from tests.helpers import TARGET, Run, objects, write_config
+from tests.helpers import TARGET, Run, objects, run_with_stdin_open
 from tests.test_auth import IamServer, iam_server
 
 PROBE = r"target-adobe-s3-check-[0-9a-f]{32}\.txt"
@@ -28,21 +28,7 @@ def iam() -> Iterator[IamServer]:
 
 def run_check(config: dict[str, Any], tmp_path: Path) -> Run:
     """Run `--config c.json --check` with stdin a pipe that is never closed nor written."""
-    path = write_config(config, tmp_path)
-    with subprocess.Popen(
-        [TARGET, "--config", str(path), "--check"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    ) as process:
-        assert process.stdout is not None
-        assert process.stderr is not None
-        try:
-            process.wait(timeout=60)
-        finally:
-            process.kill()
-        stdout, stderr = process.stdout.read(), process.stderr.read()
-    return Run(process.returncode, stdout.decode(), stderr.decode())
+    return run_with_stdin_open(config, tmp_path, "--check")
 
 
 def columns(run: Run) -> list[tuple[str, str, str]]:

@@ -17,6 +17,7 @@ from tests.helpers import (
     objects,
     record_message,
     run_target,
+    run_with_stdin_open,
     schema_message,
     singer_text,
     start_target,
@@ -46,17 +47,10 @@ def test_bad_setting_fails_before_reading_stdin(
 ) -> None:
     config.update(change)
     # stdin stays open and empty: the check must not wait for input.
-    with start_target(config, tmp_path) as process:
-        assert process.stdout is not None
-        assert process.stderr is not None
-        try:
-            process.wait(timeout=60)
-        finally:
-            process.kill()
-        stdout, stderr = process.stdout.read(), process.stderr.read()
-    assert process.returncode == 1
-    assert stdout == b""
-    text = stderr.decode()
+    run = run_with_stdin_open(config, tmp_path)
+    assert run.returncode == 1
+    assert run.stdout == ""
+    text = run.stderr
     assert expected in text
     assert "Traceback" not in text
 
