@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from target_adobe_s3.columns import Column, compile_getter, resolve_source, select_columns
 from target_adobe_s3.errors import InputError
-from target_adobe_s3.formats import compile_json_formatter, to_text
 from target_adobe_s3.segments import Member, flat_members, keeps, map_members, routing_for
 from target_adobe_s3.summary import SKIP_EXITED, skip_missing
+from target_adobe_s3.values import compile_json_formatter, to_text
 
 if TYPE_CHECKING:
     from target_adobe_s3.export import Export

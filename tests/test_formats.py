@@ -18,8 +18,8 @@ from target_adobe_s3.formats import (
     CsvDialect,
     DialectError,
     compile_row_formatter,
-    to_text,
 )
+from target_adobe_s3.values import compile_json_formatter, to_text
 
 
 def read_back(text: str, dialect: CsvDialect) -> list[list[str]]:
@@ -494,3 +494,10 @@ def test_to_text_then_format() -> None:
     record = [Decimal("1.50"), {"a": [1, "x,y"]}, None, True, "", "naïve"]
     line = format_row([to_text(value) for value in record])
     assert line == '1.50,"{\\"a\\":[1,\\"x,y\\"]}",,true,,naïve\n'
+
+
+def test_json_formatter_keeps_types_and_column_order() -> None:
+    line = compile_json_formatter(["b", "a", "n", "x"])(
+        [Decimal("10.50"), {"k": [1, None]}, None, "é\n"]
+    )
+    assert line == b'{"b":10.50,"a":{"k":[1,null]},"n":null,"x":"\xc3\xa9\\n"}\n'

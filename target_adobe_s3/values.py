@@ -1,0 +1,89 @@
+"""Record values as field text (CSV) and rows as NDJSON lines (pure functions).
+
+On the per-row hot path: `to_text` tests the common exact types first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+
+def _json_fallback(value: Any) -> Any:
+    """Encode what msgspec cannot (inside dicts and lists) as its text."""
+    return str(value)
+
+
+_JSON_ENCODER = msgspec.json.Encoder(decimal_format="number", enc_hook=_json_fallback)
+
+
+def to_text(value: object) -> str | None:
+    """Convert one record value to its field text.
+
+    Args:
+        value: A value from a record: JSON types (numbers possibly as `Decimal`), dates, or
+            anything else.
+
+    Returns:
+        ``None`` for ``None``; text unchanged; ``true``/``false`` for booleans; integers in
+        decimal; floats as ``repr``; a `Decimal` as ``str`` (digits as received: ``1.50`` stays
+        ``1.50``); dicts, lists and tuples as compact JSON (non-ASCII kept, keys in their
+        order, decimals as JSON numbers); dates and times in ISO 8601; anything else as ``str``.
+    """
+    if type(value) is str:
+        return value
+    if value is None:
+        return None
+    cls = type(value)
+    if cls is bool:
+        return "true" if value else "false"
+    if type(value) is int:
+        return _int_text(value)
+    if cls is Decimal:
+        return str(value)
+    if cls is float:
+        return repr(value)
+    return _other_text(value)
+
+
+def _int_text(value: int) -> str:
+    try:
+        return int.__repr__(value)
+    except ValueError:  # beyond sys.get_int_max_str_digits(); Decimal has no such limit
+        return str(Decimal(value))
+
+
+def _other_text(value: object) -> str:
+    """The less common types of `to_text`, subclasses included."""
+    if isinstance(value, (dict, list, tuple)):
+        return _JSON_ENCODER.encode(value).decode("utf-8")
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return _int_text(value)
+    if isinstance(value, float):
+        return float.__repr__(value)
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    return str(value)
+
+
+def compile_json_formatter(headers: Sequence[str]) -> Callable[[Sequence[Any]], bytes]:
+    """Compile the function that formats one row as a line of newline-delimited JSON.
+
+    The object's keys are the column headers in column order; values keep their JSON type
+    (numbers with the digits received, nested objects and arrays as JSON, null as null).
+    """
+    names = tuple(headers)
+    encode = _JSON_ENCODER.encode
+
+    def format_json_row(row: Sequence[Any]) -> bytes:
+        return encode(dict(zip(names, row, strict=True))) + b"\n"
+
+    return format_json_row
