@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from singer_sdk import typing as th
@@ -53,18 +54,21 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         default="amazon_s3",
         title="Destination name",
         description="The export's name, used by %DESTINATION_NAME%.",
+        examples=["Acme_Export"],
     ),
     th.Property(
         "region",
         th.StringType,
         title="AWS region",
         description="Region of the bucket, e.g. eu-west-1.",
+        examples=["eu-west-1"],
     ),
     th.Property(
         "endpoint_url",
         th.StringType,
         title="Endpoint URL",
         description="An S3-compatible endpoint (MinIO, a local test server, ...).",
+        examples=["http://127.0.0.1:9000"],
     ),
     th.Property(
         "aws_access_key_id",
@@ -73,6 +77,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         title="AWS access key id",
         description="Access key id; with none of the credential settings, boto3's "
         "default chain is used.",
+        examples=["AKIAIOSFODNN7EXAMPLE"],
     ),
     th.Property(
         "aws_secret_access_key",
@@ -93,6 +98,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         th.StringType,
         title="AWS profile",
         description="A named profile from the AWS config files.",
+        examples=["aep-export"],
     ),
     th.Property(
         "role_arn",
@@ -108,6 +114,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         secret=True,
         title="External id",
         description="External id the role's trust policy requires (with role_arn).",
+        examples=["aep-7d1f0c"],
     ),
     th.Property(
         "server_side_encryption",
@@ -115,12 +122,14 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         title="Server-side encryption",
         allowed_values=["AES256", "aws:kms"],
         description="S3 server-side encryption of the uploaded objects.",
+        examples=["aws:kms"],
     ),
     th.Property(
         "kms_key_id",
         th.StringType,
         title="KMS key id",
         description="KMS key (id, ARN or alias) for server_side_encryption aws:kms.",
+        examples=["alias/aep-exports"],
     ),
     th.Property(
         "acl",
@@ -136,6 +145,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         ],
         description="Canned ACL for each object, e.g. bucket-owner-full-control when "
         "delivering into another account's bucket.",
+        examples=["bucket-owner-full-control"],
     ),
     th.Property(
         "storage_class",
@@ -150,6 +160,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
             "REDUCED_REDUNDANCY",
         ],
         description="S3 storage class of the uploaded objects.",
+        examples=["STANDARD_IA"],
     ),
     # Segments
     th.Property(
@@ -159,6 +170,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         title="Segment id field",
         description="Record field holding the segment id. A stream whose schema "
         "lacks it is one segment named after the stream.",
+        examples=["audience_id"],
     ),
     th.Property(
         "segment_name_field",
@@ -166,6 +178,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         default="segment_name",
         title="Segment name field",
         description="Record field holding the segment name.",
+        examples=["audience_name"],
     ),
     th.Property(
         "segment_status_field",
@@ -173,6 +186,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         default="segment_status",
         title="Segment status field",
         description="Record field holding the membership status (realized, existing, exited).",
+        examples=["status"],
     ),
     th.Property(
         "segment_membership_field",
@@ -182,6 +196,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         description="Record field holding an AEP-style membership map {namespace: "
         '{segment_id: {"status": ..., "lastQualificationTime": ...}}}; a record '
         "carrying it yields one row per segment in the map.",
+        examples=["segmentMembership"],
     ),
     th.Property(
         "export_mode",
@@ -191,6 +206,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         title="Export mode",
         description="full: current members only (status exited is left out); "
         "incremental: realized, existing and exited members.",
+        examples=["incremental"],
     ),
     th.Property(
         "qualification_time_field",
@@ -199,6 +215,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         title="Qualification time field",
         description="Record field holding the time a member qualified; the latest wins "
         "among duplicates (taken from the membership map when fanned out).",
+        examples=["qualified_at"],
     ),
     th.Property(
         "segment_names",
@@ -206,6 +223,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         default={},
         title="Segment names",
         description="Map of segment id to name, for streams that carry only ids.",
+        examples=[{"25768be6-4a1c-4f0e-9d3e-3c0b8a1e5f10": "Luxury Audience"}],
     ),
     # Columns
     th.Property(
@@ -215,6 +233,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         description='Columns in order: "source.path" strings or {"source": ..., '
         '"target": "Header"} objects. Default: every schema property, nested ones '
         "flattened with `.` replaced by `_`.",
+        examples=[["email", {"source": "person.firstName", "target": "first_name"}]],
     ),
     th.Property(
         "mandatory_fields",
@@ -241,6 +260,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         title="Dedup memory (MiB)",
         description="Memory the deduplication may hold before it spills sorted runs to "
         "temp files (encrypted when pgp_public_key is set).",
+        examples=[256],
     ),
     # File format
     th.Property(
@@ -250,6 +270,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         allowed_values=["csv", "json"],
         title="File type",
         description="csv, or json for newline-delimited JSON (one object per row).",
+        examples=["json"],
     ),
     th.Property(
         "compression",
@@ -258,6 +279,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         allowed_values=["none", "gzip"],
         title="Compression",
         description="none, or gzip (`.gz` is appended to the file name).",
+        examples=["gzip"],
     ),
     th.Property(
         "pgp_public_key",
@@ -266,6 +288,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         description="The recipient's OpenPGP public key (ASCII-armored, Base64 of the armored "
         "block, Base64 of the binary key, or binary); files are encrypted to it and "
         "`.gpg` is appended to their names.",
+        examples=["-----BEGIN PGP PUBLIC KEY BLOCK----- ... -----END PGP PUBLIC KEY BLOCK-----"],
     ),
     th.Property(
         "max_rows_per_file",
@@ -274,6 +297,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         title="Max rows per file",
         description="A segment's file rolls over into `<name>_2`, `<name>_3`, ... past "
         "this many rows.",
+        examples=[1000000],
     ),
     th.Property(
         "include_manifest",
@@ -282,6 +306,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         title="Include manifest",
         description="After the data files, write manifest-<destination_name>-<run_id>.json "
         "listing every file of the run.",
+        examples=[True],
     ),
     th.Property(
         "export_empty_files",
@@ -290,6 +315,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         title="Export empty files",
         description="Write a header-only file for each segment named in segment_names "
         "that received no rows.",
+        examples=[True],
     ),
     # CSV
     th.Property(
@@ -299,6 +325,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         title="CSV delimiter",
         allowed_values=list(DELIMITERS),
         description="Field delimiter.",
+        examples=[","],
     ),
     th.Property(
         "csv_quote",
@@ -307,6 +334,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         title="CSV quote character",
         allowed_values=['"', ""],
         description='`"`, or empty for no quoting (special characters are then escaped).',
+        examples=[""],
     ),
     th.Property(
         "csv_escape",
@@ -315,6 +343,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         title="CSV escape character",
         allowed_values=["\\", "'"],
         description="Escape character.",
+        examples=["'"],
     ),
     th.Property(
         "csv_null_value",
@@ -323,6 +352,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         title="CSV null value",
         allowed_values=list(NULL_CHOICES),
         description='How a null is written: `null`, `""` or nothing.',
+        examples=["null"],
     ),
     th.Property(
         "csv_empty_value",
@@ -331,6 +361,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         title="CSV empty value",
         allowed_values=list(NULL_CHOICES),
         description='How an empty string is written: `null`, `""` or nothing.',
+        examples=['""'],
     ),
     th.Property(
         "csv_header",
@@ -338,6 +369,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         default=True,
         title="CSV header",
         description="Write a header row.",
+        examples=[False],
     ),
     th.Property(
         "csv_quote_all",
@@ -345,6 +377,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         default=False,
         title="CSV quote all",
         description="Quote every value, not only those that need it.",
+        examples=[True],
     ),
     # Names and run
     th.Property(
@@ -354,18 +387,21 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         title="File name template",
         description="File name without extension; `.csv` or `.json` is appended, then `.gz` "
         "and `.gpg` when they apply. " + _MACROS_HELP,
+        examples=["%SEGMENT_NAME%_%DATETIME(YYYYMMdd)%"],
     ),
     th.Property(
         "export_time",
         th.DateTimeType,
         title="Export time",
         description="ISO-8601 instant used by every time macro [the run's start, UTC].",
+        examples=["2024-05-01T06:18:04Z"],
     ),
     th.Property(
         "run_id",
         th.StringType,
         title="Run id",
         description="Used by %RUN_ID% [a new UUID per run].",
+        examples=["0ac8f3c0-2b6e-4bb1-9d61-5b7f0e3f2a10"],
     ),
     th.Property(
         "custom_text",
@@ -373,6 +409,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         default="",
         title="Custom text",
         description="Value of %CUSTOM_TEXT%.",
+        examples=["weekly"],
     ),
     th.Property(
         "organization_name",
@@ -380,6 +417,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         default="",
         title="Organization name",
         description="Value of %ORGANIZATION_NAME%.",
+        examples=["acme"],
     ),
     th.Property(
         "sandbox_name",
@@ -387,11 +425,32 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         default="",
         title="Sandbox name",
         description="Value of %SANDBOX_NAME%.",
+        examples=["prod"],
     ),
     th.Property(
         "temp_dir",
         th.StringType,
         title="Temp directory",
         description="Where files are spooled before upload [the system temp dir].",
+        examples=["/srv/target-adobe-s3/spool"],
     ),
 ).to_dict()
+
+
+def _shown(value: Any) -> str:
+    """An example as the README shows it: text as typed, anything else as JSON."""
+    if value == "":
+        return "(empty)"
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return f"`{text}`"
+
+
+def _with_examples(schema: dict[str, Any]) -> dict[str, Any]:
+    """Append each setting's example to its description (the README table shows it)."""
+    for spec in schema["properties"].values():
+        if spec.get("examples") and "Example:" not in spec.get("description", ""):
+            spec["description"] = f"{spec['description']} Example: {_shown(spec['examples'][0])}."
+    return schema
+
+
+CONFIG_SCHEMA = _with_examples(CONFIG_SCHEMA)
