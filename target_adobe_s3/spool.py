@@ -93,7 +93,7 @@ class Encoding:
 
             layers.insert(0, EncryptingWriter(digest, self.recipient, literal_name))  # type: ignore[arg-type]
         if self.compression == "gzip":
-            layers.insert(0, gzip.GzipFile(fileobj=layers[0], mode="wb", mtime=0))
+            layers.insert(0, gzip.GzipFile(fileobj=layers[0], mode="wb", mtime=0, compresslevel=6))
         return layers[0], layers, digest
 
 
