@@ -141,7 +141,7 @@ class Part:
         self._top = None
         for layer in self._layers:
             with contextlib.suppress(Exception):
-                layer.close()
+                getattr(layer, "abort", layer.close)()  # an OpenPGP stream is never finished
 
 
 class Spool:
