@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
-from target_adobe_s3.spool import Spool
+from target_adobe_s3.spool import Encoding, Spool
 
 
 def test_parts_are_private_hold_what_was_written_and_are_removed(tmp_path: Path) -> None:
@@ -33,7 +35,7 @@ def test_too_many_segments_for_the_file_limit_is_a_clear_error(tmp_path: Path) -
 import resource
 resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 from target_adobe_s3.errors import TargetError
-from target_adobe_s3.spool import Spool
+from target_adobe_s3.spool import Encoding, Spool
 spool = Spool({str(tmp_path)!r})
 try:
     for i in range(200):
@@ -49,3 +51,33 @@ finally:
     assert done.stdout.startswith("too many segments open at once (")
     assert "ulimit -n" in done.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+def test_gzip_part_counts_and_hashes_the_bytes_on_disk(tmp_path: Path) -> None:
+    spool = Spool(str(tmp_path), Encoding(compression="gzip"))
+    part = spool.open("s", "S", "m", ("h",), first=b"h\n")
+    for i in range(1000):
+        part.write(f"row {i}\n".encode(), rows=1)
+    assert part.is_open
+    [done] = spool.finish()
+    data = done.path.read_bytes()
+    assert not done.is_open
+    assert done.rows == 1000
+    assert done.size == len(data)
+    assert done.sha256 == hashlib.sha256(data).hexdigest()
+    assert gzip.decompress(data) == b"h\n" + b"".join(f"row {i}\n".encode() for i in range(1000))
+    spool.remove()
+
+
+def test_roll_starts_the_next_part_with_its_header(tmp_path: Path) -> None:
+    spool = Spool(str(tmp_path))
+    first = spool.open("s", "S", "m", ("h",), first=b"h\n")
+    first.write(b"1\n", rows=1)
+    second = spool.roll(first, first=b"h\n")
+    second.write(b"2\n", rows=1)
+    assert spool.get("s") is second
+    assert [(p.number, p.path.read_bytes()) for p in spool.finish()] == [
+        (1, b"h\n1\n"),
+        (2, b"h\n2\n"),
+    ]
+    spool.remove()
