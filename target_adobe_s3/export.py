@@ -143,17 +143,16 @@ class Export:
         return name + (f"_{number}" if number > 1 else "") + self.extension
 
     def _open(self, file: SegmentFile, number: int, previous: Part | None = None) -> Part:
-        literal = self._file_name(file, number).removesuffix(".gpg")
-        first = self._header(file.header)
+        """Start part `number` of a segment's file (closing the full one before it)."""
         if previous is not None:
-            return self.spool.roll(previous, first=first, literal_name=literal)
+            previous.close()
         return self.spool.open(
             file.segment_id,
             file.segment_name,
             file.stream_name,
             file.header,
-            first=first,
-            literal_name=literal,
+            first=self._header(file.header),
+            literal_name=self._file_name(file, number).removesuffix(".gpg"),
             number=number,
         )
 

@@ -173,7 +173,11 @@ class Spool:
         literal_name: str = "",
         number: int = 1,
     ) -> Part:
-        """Start a part of a segment (mode 0600), beginning with `first` (its header row)."""
+        """Start a part of a segment (mode 0600), beginning with `first` (its header row).
+
+        The segment's rows go to this part from now on; its previous part, if any, must
+        be closed by the caller.
+        """
         try:
             fd, name = tempfile.mkstemp(
                 prefix=f"part-{len(self._parts) + 1:06d}-", dir=self.directory
@@ -194,19 +198,6 @@ class Spool:
         if first:
             part.write(first)
         return part
-
-    def roll(self, part: Part, *, first: bytes = b"", literal_name: str = "") -> Part:
-        """Close a full part and start the segment's next one."""
-        part.close()
-        return self.open(
-            part.segment_id,
-            part.segment_name,
-            part.stream_name,
-            part.header,
-            first=first,
-            literal_name=literal_name,
-            number=part.number + 1,
-        )
 
     def finish(self) -> list[Part]:
         """Close every part; returns them sorted by segment id and number (upload order)."""

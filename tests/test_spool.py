@@ -69,11 +69,12 @@ def test_gzip_part_counts_and_hashes_the_bytes_on_disk(tmp_path: Path) -> None:
     spool.remove()
 
 
-def test_roll_starts_the_next_part_with_its_header(tmp_path: Path) -> None:
+def test_a_next_part_takes_over_the_segment(tmp_path: Path) -> None:
     spool = Spool(str(tmp_path))
     first = spool.open("s", "S", "m", ("h",), first=b"h\n")
     first.write(b"1\n", rows=1)
-    second = spool.roll(first, first=b"h\n")
+    first.close()
+    second = spool.open("s", "S", "m", ("h",), first=b"h\n", number=2)
     second.write(b"2\n", rows=1)
     assert spool.get("s") is second
     assert [(p.number, p.path.read_bytes()) for p in spool.finish()] == [
