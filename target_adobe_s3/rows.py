@@ -90,6 +90,8 @@ class StreamWriter:
         )
         self._json = compile_json_formatter(self.header) if settings.file_type == "json" else None
         self._csv = export.format_row
+        # Field texts: what a CSV row is made of, and what dedup's tie-break compares.
+        self._texts = self._json is None or self._dedup_keys is not None
         self._known: set[str] = set()
 
     def _overlay(self, record: Mapping[str, Any], member: Member) -> Mapping[str, Any]:
@@ -135,7 +137,7 @@ class StreamWriter:
                 export.register(segment, self.stream_name, self.header)
                 self._known.add(segment.segment_id)
             values = self._get(row)
-            texts = [to_text(value) for value in values]
+            texts = [to_text(value) for value in values] if self._texts else []
             line = self._json(values) if self._json else self._csv(texts).encode()
             if self._dedup_keys is None:
                 export.write_row(segment.segment_id, line)
