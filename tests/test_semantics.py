@@ -427,3 +427,54 @@ def test_object_options_apply_to_every_file_and_the_manifest(
         assert any(g["Permission"] == "FULL_CONTROL" for g in grants), key
     head = s3.head_object(Bucket=bucket, Key="manifest-amazon_s3-run-1.json")
     assert head["ContentType"] == "application/json"
+
+
+def test_fan_out_dedup_and_ndjson_together(config: dict, s3: Any, tmp_path: Path) -> None:
+    """The qualification time of each fanned-out row comes from its map entry."""
+    config.update(
+        file_type="json",
+        deduplication_keys=["email"],
+        fields=["email", "segment_status", "last_qualification_time"],
+        file_name_template="%SEGMENT_ID%",
+        export_mode="incremental",
+    )
+    messages = [
+        schema_message("profiles", PROFILE_SCHEMA),
+        record_message(
+            "profiles",
+            {
+                "email": "a@x.com",
+                "segmentMembership": membership(
+                    lux=("existing", "2024-04-01T00:00:00Z"),
+                    fans=("exited", "2024-04-09T00:00:00Z"),
+                ),
+            },
+        ),
+        record_message(
+            "profiles",
+            {
+                "email": "a@x.com",
+                "segmentMembership": membership(
+                    lux=("realized", "2024-04-05T00:00:00Z"),
+                    fans=("realized", "2024-04-02T00:00:00Z"),
+                ),
+            },
+        ),
+    ]
+    run = run_target(config, messages, tmp_path)
+    assert run.returncode == 0, run.stderr
+    files = by_name(objects(s3, config["bucket"]))
+    assert [json.loads(line) for line in files["lux.json"].splitlines()] == [
+        {
+            "email": "a@x.com",
+            "segment_status": "realized",
+            "last_qualification_time": "2024-04-05T00:00:00Z",
+        }
+    ]
+    assert [json.loads(line) for line in files["fans.json"].splitlines()] == [
+        {
+            "email": "a@x.com",
+            "segment_status": "exited",
+            "last_qualification_time": "2024-04-09T00:00:00Z",
+        }
+    ]
