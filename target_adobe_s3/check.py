@@ -6,7 +6,6 @@ it, and load the PGP key when one is set. One line per permission on stdout; no 
 
 from __future__ import annotations
 
-import importlib
 import re
 import uuid
 from collections.abc import Callable, Mapping
@@ -26,6 +25,8 @@ from target_adobe_s3.storage import make_client, object_options
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from singer_sdk.plugin_base import PluginBase, _ConfigInput
+
+    from target_adobe_s3.pgp import Recipient
 
 PROBE_BODY = b"target-adobe-s3 connection check\n"
 _DENIED = frozenset({"AccessDenied", "403", "AllAccessDisabled", "AccountProblem"})
@@ -96,26 +97,9 @@ class _Checker:
         return not any(line.failed for line in self.lines)
 
 
-def _pgp_line(checker: _Checker, settings: Settings) -> None:
-    recipient = getattr(settings, "recipient", None)  # loaded with the settings when set
-    if recipient is None:
-        try:
-            pgp: Any = importlib.import_module("target_adobe_s3.pgp")
-        except ImportError:
-            checker.report("skipped", "pgp_public_key", "this version cannot read PGP keys")
-            return
-        try:
-            recipient = pgp.load_recipient(settings.pgp_public_key)
-        except pgp.PgpKeyError as exc:
-            checker.report("failed", "pgp_public_key", str(exc))
-            return
-    checker.report("ok", "pgp_public_key", describe_recipient(recipient))
-
-
-def describe_recipient(recipient: object) -> str:
+def describe_recipient(recipient: Recipient) -> str:
     """`RSA-3072 <fingerprint>`: the encryption key's algorithm and fingerprint."""
-    parts = (getattr(recipient, "algorithm", None), getattr(recipient, "fingerprint", None))
-    return " ".join(str(part) for part in parts if part) or str(recipient)
+    return f"{recipient.algorithm} {recipient.fingerprint}"
 
 
 def _s3_lines(checker: _Checker, client: S3Client, config: Mapping[str, Any], prefix: str) -> None:
@@ -176,8 +160,8 @@ def run_check(
         _connection_lines(checker, config, probe_prefix(settings))
     except BotoCoreError as exc:  # endpoint unreachable, no credentials, ...
         checker.report("failed", "connection", str(exc))
-    if settings.pgp_public_key:
-        _pgp_line(checker, settings)
+    if settings.recipient is not None:  # loaded and verified with the settings
+        checker.report("ok", "pgp_public_key", describe_recipient(settings.recipient))
     return checker.passed
 
 

@@ -43,6 +43,9 @@ def test_overridden_hooks_keep_their_signatures(owner: type, name: str, params: 
 
 def test_names_used_from_sdk_modules_exist() -> None:
     assert hasattr(plugin_base, "_ConfigInput")
+    assert hasattr(plugin_base, "JSONSchemaValidator")  # --check validates as a run does
+    assert "_env_var_config" in dir(plugin_base.PluginBase)  # --check with --config ENV
+    assert "get_singer_command" in vars(plugin_base.PluginBase)  # --check is added to it
     assert hasattr(sdk_msgspec, "decoder")
     assert hasattr(sdk_msgspec, "MsgSpecReader")
     assert "_MAX_RECORD_AGE_IN_MINUTES" in vars(Target)
