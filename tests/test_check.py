@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -150,49 +148,12 @@ def test_probe_goes_under_the_static_part_of_the_folder(folder: str, prefix: str
 # --- PGP key ------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def pgp_key() -> Iterator[tuple[str, str]]:
-    """(armored public key, fingerprint) of a fresh RSA-3072 key made by gpg."""
-    gpg = shutil.which("gpg")
-    if gpg is None:
-        pytest.skip("gpg is not installed")
-    home = tempfile.mkdtemp(prefix="gpg")  # short path: gpg-agent's socket lives here
-    base = [gpg, "--homedir", home, "--batch", "--pinentry-mode", "loopback", "--passphrase", ""]
-    user = "Check <check@example.com>"
-    try:
-        subprocess.run(
-            [*base, "--quick-gen-key", user, "rsa3072", "sign,encr", "never"],
-            check=True,
-            capture_output=True,
-        )
-        armored = subprocess.run(
-            [*base, "--armor", "--export", "check@example.com"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        listing = subprocess.run(
-            [*base, "--with-colons", "--fingerprint", "check@example.com"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        fingerprint = next(
-            line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:")
-        )
-        yield armored, fingerprint
-    finally:
-        subprocess.run(
-            ["gpgconf", "--homedir", home, "--kill", "all"], check=False, capture_output=True
-        )
-        shutil.rmtree(home, ignore_errors=True)
-
-
-def test_pgp_key_line(config: dict[str, Any], tmp_path: Path, pgp_key: tuple[str, str]) -> None:
-    armored, fingerprint = pgp_key
-    config["pgp_public_key"] = armored
+def test_pgp_key_line(config: dict[str, Any], tmp_path: Path, gpg_keys: Any) -> None:
+    """An RSA-3072 key whose primary encrypts: the line names it by its fingerprint."""
+    config["pgp_public_key"] = gpg_keys.public["rsa_primary"]
     run = run_check(config, tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
+    fingerprint = gpg_keys.fingerprints["rsa_primary"][0]
     assert columns(run)[-1] == ("ok", "pgp_public_key", f"RSA-3072 {fingerprint}")
 
 
