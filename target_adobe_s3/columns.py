@@ -15,7 +15,7 @@ class Column:
     header: str
 
 
-def _default_header(path: Sequence[str]) -> str:
+def default_header(path: Sequence[str]) -> str:
     """AEP's header for an attribute: its path joined with `_`, any `.` made `_` too."""
     return "_".join(path).replace(".", "_")
 
@@ -69,7 +69,7 @@ def schema_columns(schema: Mapping[str, Any]) -> list[Column]:
             if isinstance(sub, Mapping) and _is_object(sub):
                 walk(sub["properties"], path)
             else:
-                columns.append(Column(path, _default_header(path)))
+                columns.append(Column(path, default_header(path)))
 
     walk(schema.get("properties") or {}, ())
     return columns
@@ -117,7 +117,7 @@ def select_columns(
                     f"fields[{index}]: '{source}' is not in the schema of stream "
                     f"'{stream_name}' (it has: {known})"
                 )
-            columns.append(Column(path, target or _default_header(source.split("."))))
+            columns.append(Column(path, target or default_header(source.split("."))))
     seen: set[str] = set()
     for column in columns:
         if column.header in seen:

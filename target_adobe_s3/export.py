@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from target_adobe_s3.columns import default_header
 from target_adobe_s3.errors import DeliveryError, InputError
 from target_adobe_s3.formats import compile_row_formatter
 from target_adobe_s3.macros import MacroError, SegmentValues, join_key
@@ -137,10 +138,10 @@ class Export:
             return b""
         return self.format_row(list(header)).encode()
 
-    def _file_name(self, file: SegmentFile, number: int) -> str:
-        """The part's file name as first planned (before any clash suffix)."""
-        name = self.settings.file_name.expand(self.settings.run, file.values())
-        return name + (f"_{number}" if number > 1 else "") + self.extension
+    def _file_name(self, values: SegmentValues, number: int, suffix: str = "") -> str:
+        """A part's file name: template, clash suffix, `_<number>` after part 1, extension."""
+        name = self.settings.file_name.expand(self.settings.run, values)
+        return name + suffix + (f"_{number}" if number > 1 else "") + self.extension
 
     def _open(self, file: SegmentFile, number: int, previous: Part | None = None) -> Part:
         """Start part `number` of a segment's file (closing the full one before it)."""
@@ -152,7 +153,7 @@ class Export:
             file.stream_name,
             file.header,
             first=self._header(file.header),
-            literal_name=self._file_name(file, number).removesuffix(".gpg"),
+            literal_name=self._file_name(file.values(), number).removesuffix(".gpg"),
             number=number,
         )
 
@@ -179,7 +180,8 @@ class Export:
             self._writers[0].header
             if self._writers
             else tuple(
-                target or source.replace(".", "_") for source, target in self.settings.fields
+                target or default_header(source.split("."))
+                for source, target in self.settings.fields
             )
         )
         for segment_id, name in sorted(self.settings.segment_names.items()):
@@ -196,11 +198,9 @@ class Export:
 
         def key_for(part: Part, suffix: str) -> str:
             values = SegmentValues(part.segment_id, part.segment_name, part.stream_name)
-            folder = settings.folder.expand(run, values)
-            number = f"_{part.number}" if part.number > 1 else ""
-            name = settings.file_name.expand(run, values) + suffix + number + self.extension
+            name = self._file_name(values, part.number, suffix)
             try:
-                return join_key(folder, name)
+                return join_key(settings.folder.expand(run, values), name)
             except MacroError as exc:
                 raise DeliveryError(f"segment '{part.segment_id}': {exc}") from None
 
