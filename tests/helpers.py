@@ -116,6 +116,18 @@ def objects(s3: Any, bucket: str) -> dict[str, bytes]:
     return found
 
 
+def export_and_take(
+    config: Mapping[str, Any], messages: Iterable[Mapping[str, Any]], tmp_path: Path, s3: Any
+) -> tuple[Run, dict[str, bytes]]:
+    """Run a successful export and take its objects, emptying the bucket for the next run."""
+    run = run_target(config, messages, tmp_path)
+    assert run.returncode == 0, run.stderr
+    found = objects(s3, config["bucket"])
+    for key in found:
+        s3.delete_object(Bucket=config["bucket"], Key=key)
+    return run, found
+
+
 def open_uploads(s3: Any, bucket: str) -> list[str]:
     """Keys of multipart uploads still open in the bucket."""
     return [u["Key"] for u in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])]

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import (
+    export_and_take,
     objects,
     record_message,
     run_target,
@@ -43,24 +44,15 @@ def enc_config(config: dict) -> dict:
     return config
 
 
-def export(config: dict, messages: list[dict], tmp_path: Path, s3: Any) -> dict[str, bytes]:
-    run = run_target(config, messages, tmp_path)
-    assert run.returncode == 0, run.stderr
-    found = objects(s3, config["bucket"])
-    for key in found:
-        s3.delete_object(Bucket=config["bucket"], Key=key)
-    return found
-
-
 @pytest.mark.parametrize("size", [0, 1, 511, 512, 65535, 65536, 3 * 1024 * 1024 + 7])
 @pytest.mark.parametrize("compression", ["none", "gzip"])
 def test_gpg_decrypts_exactly_the_plain_export(
     size: int, compression: str, enc_config: dict, gpg_keys: Any, s3: Any, tmp_path: Path
 ) -> None:
     enc_config["compression"] = compression
-    plain = export(enc_config, one_file(size), tmp_path, s3)
+    _, plain = export_and_take(enc_config, one_file(size), tmp_path, s3)
     enc_config["pgp_public_key"] = gpg_keys.public["cv25519"]
-    encrypted = export(enc_config, one_file(size), tmp_path, s3)
+    _, encrypted = export_and_take(enc_config, one_file(size), tmp_path, s3)
     ext = ".csv.gz" if compression == "gzip" else ".csv"
     assert list(plain) == [f"list{ext}"]
     assert list(encrypted) == [f"list{ext}.gpg"]
@@ -81,7 +73,7 @@ def test_every_key_kind_through_the_cli(
         schema_message("m", {"type": "object", "properties": {"segment_id": {"type": "string"}}}),
         *(record_message("m", {"segment_id": f"s{i % 3}"}) for i in range(30)),
     ]
-    found = export(config, messages, tmp_path, s3)
+    _, found = export_and_take(config, messages, tmp_path, s3)
     assert sorted(found) == ["s0.csv.gpg", "s1.csv.gpg", "s2.csv.gpg"]
     for key, data in found.items():
         result = gpg_keys.decrypt(data)
@@ -117,7 +109,7 @@ def test_each_key_input_form(
     enc_config["pgp_public_key"] = key_forms(
         gpg_keys.public["rsa_subkey"], gpg_keys.binary("rsa_subkey")
     )[form]
-    found = export(enc_config, one_file(100), tmp_path, s3)
+    _, found = export_and_take(enc_config, one_file(100), tmp_path, s3)
     result = gpg_keys.decrypt(found["list.csv.gpg"])
     assert result.ok, result.status
     assert result.plaintext == b"x" * 99 + b"\n"
@@ -137,7 +129,7 @@ def test_dedup_manifest_and_parts_with_encryption(
     messages = [schema_message("list", SCHEMA)] + [
         record_message("list", {"value": v}) for v in ["c", "a", "b", "a", "c"]
     ]
-    found = export(config, messages, tmp_path, s3)
+    _, found = export_and_take(config, messages, tmp_path, s3)
     assert sorted(found) == [
         "list.csv.gz.gpg",
         "list_2.csv.gz.gpg",

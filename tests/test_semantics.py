@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.helpers import (
+    export_and_take,
     objects,
     record_message,
     run_target,
@@ -352,11 +353,9 @@ def test_dedup_latest_wins_and_ties_break_on_the_other_columns(
     ]
     outputs = []
     for order in (rows, list(reversed(rows)), rows[1::2] + rows[::2]):
-        run = run_target(config, [schema_message("m", FLAT_SCHEMA), *order], tmp_path)
-        assert run.returncode == 0, run.stderr
-        outputs.append(by_name(objects(s3, bucket)))
-        for key in outputs[-1]:
-            s3.delete_object(Bucket=bucket, Key=key)
+        messages = [schema_message("m", FLAT_SCHEMA), *order]
+        run, found = export_and_take(config, messages, tmp_path, s3)
+        outputs.append(by_name(found))
     assert outputs[0] == outputs[1] == outputs[2]  # byte-identical whatever the order
     assert tsv(outputs[0]["s1.csv"])[1:] == [
         ["a@x.com", "new", "2024-04-02T00:00:00+02:00"],
@@ -387,11 +386,8 @@ def test_dedup_spilling_gives_the_same_file_and_parts_count_after_dedup(
     outputs = []
     for memory in (64, 1):
         config["dedup_memory_mb"] = memory
-        run = run_target(config, messages, tmp_path)
-        assert run.returncode == 0, run.stderr
-        outputs.append(by_name(objects(s3, bucket)))
-        for key in outputs[-1]:
-            s3.delete_object(Bucket=bucket, Key=key)
+        run, found = export_and_take(config, messages, tmp_path, s3)
+        outputs.append(by_name(found))
     assert outputs[0] == outputs[1]
     files = outputs[0]
     assert sorted(files) == ["s1.csv", "s1_2.csv", "s1_3.csv"]
