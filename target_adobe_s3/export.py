@@ -35,7 +35,7 @@ def extension(settings: Settings) -> str:
     ext = ".json" if settings.file_type == "json" else ".csv"
     if settings.compression == "gzip":
         ext += ".gz"
-    if settings.pgp_public_key:
+    if settings.recipient is not None:
         ext += ".gpg"
     return ext
 

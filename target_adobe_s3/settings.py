@@ -81,7 +81,6 @@ class Settings:
     dedup_keys: tuple[str, ...] = ()
     file_type: str = "csv"
     compression: str = "none"
-    pgp_public_key: str | None = None
     recipient: Recipient | None = None
     max_rows_per_file: int = 5_000_000
     dedup_memory_mb: int = 64
@@ -192,7 +191,6 @@ class Settings:
             dedup_keys=dedup_keys,
             file_type=config.get("file_type") or "csv",
             compression=config.get("compression") or "none",
-            pgp_public_key=config.get("pgp_public_key") or None,
             recipient=recipient,
             max_rows_per_file=int(max_rows),
             dedup_memory_mb=int(dedup_memory),
