@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
     from target_adobe_s3.dedup import DedupSet
-    from target_adobe_s3.pgp import Recipient
     from target_adobe_s3.segments import Segment
     from target_adobe_s3.settings import Settings
 
@@ -62,7 +61,6 @@ class Export:
         settings: Settings,
         client: S3Client,
         logger: logging.Logger,
-        recipient: Recipient | None = None,
         object_options: Mapping[str, str] | None = None,
     ) -> None:
         self.settings = settings
@@ -70,7 +68,7 @@ class Export:
         self.logger = logger
         self.object_options = dict(object_options or {})
         self.format_row = compile_row_formatter(settings.dialect)
-        self.spool = Spool(settings.temp_dir, Encoding(settings.compression, recipient))
+        self.spool = Spool(settings.temp_dir, Encoding(settings.compression, settings.recipient))
         self.extension = extension(settings)
         self.tally = Tally()
         self.progress = Progress(logger)
@@ -86,7 +84,7 @@ class Export:
             self._dedup = DedupSet(
                 spill,
                 memory_bytes=settings.dedup_memory_mb * 1024 * 1024,
-                encrypt_spill=recipient is not None,
+                encrypt_spill=settings.recipient is not None,
             )
 
     def stream_writer(self, stream_name: str, schema: Mapping[str, Any]) -> StreamWriter:

@@ -54,7 +54,6 @@ class TargetAdobeS3(Target):
             settings,
             client,
             self.logger,
-            recipient=settings.recipient,
             object_options=object_options(self.config),
         )
 
