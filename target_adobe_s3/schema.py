@@ -162,6 +162,25 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         description="S3 storage class of the uploaded objects.",
         examples=["STANDARD_IA"],
     ),
+    th.Property(
+        "retry_max_attempts",
+        th.IntegerType,
+        default=5,
+        title="Retry attempts",
+        description="Attempts per S3 request, the first included, before a transient error "
+        "(500, 503 SlowDown, a reset or timed-out connection) fails the run.",
+        examples=[10],
+    ),
+    th.Property(
+        "retry_mode",
+        th.StringType,
+        default="standard",
+        title="Retry mode",
+        allowed_values=["standard", "adaptive"],
+        description="boto3's retry mode: `standard` (exponential backoff with jitter) or "
+        "`adaptive` (also slows the client down when S3 throttles).",
+        examples=["adaptive"],
+    ),
     # Segments
     th.Property(
         "segment_id_field",
@@ -377,6 +396,16 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         default=False,
         title="CSV quote all",
         description="Quote every value, not only those that need it.",
+        examples=[True],
+    ),
+    th.Property(
+        "csv_formula_escape",
+        th.BooleanType,
+        default=False,
+        title="CSV formula escape",
+        description="Prefix values that start with `=`, `+`, `-`, `@`, a tab or a carriage "
+        "return with `'`, so a spreadsheet shows them as text instead of running them as "
+        "formulas. Off by default: AEP writes values unchanged.",
         examples=[True],
     ),
     # Names and run

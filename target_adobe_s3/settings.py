@@ -86,6 +86,7 @@ class Settings:
     dedup_memory_mb: int = 64
     include_manifest: bool = False
     export_empty_files: bool = False
+    formula_escape: bool = False
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> tuple[Settings | None, list[str]]:
@@ -151,7 +152,12 @@ class Settings:
                     errors.append(f"{setting}: '{path}' is not a source path like 'a' or 'a.b'")
         max_rows = config.get("max_rows_per_file", 5_000_000)
         dedup_memory = config.get("dedup_memory_mb", 64)
-        for setting, value in (("max_rows_per_file", max_rows), ("dedup_memory_mb", dedup_memory)):
+        attempts = config.get("retry_max_attempts", 5)
+        for setting, value in (
+            ("max_rows_per_file", max_rows),
+            ("dedup_memory_mb", dedup_memory),
+            ("retry_max_attempts", attempts),
+        ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 errors.append(f"{setting}: must be a whole number of at least 1, got {value!r}")
         errors.extend(auth_problems(config))
@@ -196,4 +202,5 @@ class Settings:
             dedup_memory_mb=int(dedup_memory),
             include_manifest=bool(config.get("include_manifest", False)),
             export_empty_files=bool(config.get("export_empty_files", False)),
+            formula_escape=bool(config.get("csv_formula_escape", False)),
         ), []
