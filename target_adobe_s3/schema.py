@@ -181,6 +181,15 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         "`adaptive` (also slows the client down when S3 throttles).",
         examples=["adaptive"],
     ),
+    th.Property(
+        "request_timeout",
+        th.IntegerType,
+        default=60,
+        title="Request timeout",
+        description="Seconds to wait for S3 to connect or to send data before the attempt "
+        "counts as failed (and is retried, see retry_max_attempts).",
+        examples=[30],
+    ),
     # Segments
     th.Property(
         "segment_id_field",

@@ -157,6 +157,7 @@ class Settings:
             ("max_rows_per_file", max_rows),
             ("dedup_memory_mb", dedup_memory),
             ("retry_max_attempts", attempts),
+            ("request_timeout", config.get("request_timeout", 60)),
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 errors.append(f"{setting}: must be a whole number of at least 1, got {value!r}")
