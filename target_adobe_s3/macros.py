@@ -30,9 +30,16 @@ FOLDER_ALLOWED_TEXT = "A-Z a-z 0-9 and / ! - _ . ' ( ) \" ^ [ ] + $ % *"
 
 _MACRO_RE = re.compile(r"%([A-Z][A-Z0-9_]*)(?:\(([^()%]*)\))?%")
 _OPEN_RE = re.compile(r"%[A-Z][A-Z0-9_]*\(")
-_UNSAFE_RE = re.compile("[/\\\\\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# `/` and `\`, C0/DEL/C1 controls, line/paragraph separators, the bidi embedding, override and
+# isolate controls (they reorder how a key is displayed, so one name could pose as another)
+# and lone surrogates (not UTF-8).
+_UNSAFE_RE = re.compile(
+    "[/\\\\\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 _FOLDER_RE = re.compile(r"[A-Za-z0-9/!\-_.'()\"^\[\]+$%*]")
 _HASH_LEN = 12
+MAX_VALUE_BYTES = 160  # one record value in a key
+MAX_SEGMENT_BYTES = 200  # one expanded path segment: a file name stays under 255 bytes
 MAX_KEY_BYTES = 1024  # S3's limit on an object key
 _TIME_RE = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2})"
@@ -132,19 +139,59 @@ def _parse_parts(text: str) -> tuple[_Part, ...]:
 def _expand(parts: tuple[_Part, ...], run: RunContext, segment: SegmentValues) -> str:
     t = run.export_time
     t = t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
-    out: list[str] = []
+    # Path segments of (text, record value or None): record values are cut to fit later.
+    segments: list[list[tuple[str, str | None]]] = [[]]
     for name, literal, tokens in parts:
+        if name in SEGMENT_MACROS:
+            value = getattr(segment, name.lower())
+            segments[-1].append((safe_path_value(value), value))
+            continue
         if name == "":
-            out.append(literal)
+            text = literal
         elif name == "DATETIME":
-            out.append(_format_time(tokens, t))
+            text = _format_time(tokens, t)
         elif name == "TIMESTAMP":
-            out.append(str(math.floor(t.timestamp())))
-        elif name in RUN_MACROS:
-            out.append(getattr(run, RUN_MACROS[name]))
+            text = str(math.floor(t.timestamp()))
         else:
-            out.append(safe_path_value(getattr(segment, name.lower())))
-    return "".join(out)
+            text = getattr(run, RUN_MACROS[name])
+        first, *rest = text.split("/")
+        segments[-1].append((first, None))
+        segments.extend([(piece, None)] for piece in rest)
+    return "/".join(_fit_segment(pieces) for pieces in segments)
+
+
+def _fit_segment(pieces: list[tuple[str, str | None]]) -> str:
+    """One path segment, at most MAX_SEGMENT_BYTES: its record values share what is left.
+
+    Text from the settings (literals, dates, run values) is kept whole; the record values
+    share the bytes left (shorter ones kept whole first), a value cut to its share getting
+    its stable hash suffix. Only when the settings' text alone is too long is the whole
+    segment cut the same way.
+    """
+    text = "".join(piece for piece, _ in pieces)
+    if len(text.encode("utf-8")) <= MAX_SEGMENT_BYTES:
+        return text
+    sizes = {
+        i: len(piece.encode("utf-8"))
+        for i, (piece, value) in enumerate(pieces)
+        if value is not None
+    }
+    left = MAX_SEGMENT_BYTES - sum(
+        len(piece.encode("utf-8")) for piece, value in pieces if value is None
+    )
+    limits: dict[int, int] = {}  # the values that must be cut, and to how many bytes
+    for count, i in enumerate(sorted(sizes, key=sizes.__getitem__)):
+        share = max(_HASH_LEN + 2, left // (len(sizes) - count))  # shorter values first
+        if sizes[i] > share:
+            limits[i] = share
+        left -= min(sizes[i], share)
+    text = "".join(
+        safe_path_value(value, limits[i]) if value is not None and i in limits else piece
+        for i, (piece, value) in enumerate(pieces)
+    )
+    if len(text.encode("utf-8")) <= MAX_SEGMENT_BYTES:
+        return text
+    return _cut_with_hash(text, text, MAX_SEGMENT_BYTES)
 
 
 @dataclass(frozen=True)
@@ -164,7 +211,12 @@ class Template:
         return cls(text)
 
     def expand(self, run: RunContext, segment: SegmentValues) -> str:
-        """Fill in the macros; segment values pass through `safe_path_value`."""
+        """Fill in the macros; segment values pass through `safe_path_value`.
+
+        Each `/`-separated segment of the result is at most MAX_SEGMENT_BYTES (200) bytes, so
+        a file name with its suffixes stays within the 255 bytes file systems allow: record
+        values in a longer segment are cut further (each with its stable hash suffix).
+        """
         return _expand(self._parts, run, segment)
 
     def run_folder(self, run: RunContext) -> str:
@@ -197,13 +249,14 @@ class Template:
         return prefix
 
 
-def safe_path_value(value: str, max_bytes: int = 160) -> str:
+def safe_path_value(value: str, max_bytes: int = MAX_VALUE_BYTES) -> str:
     r"""Make a record value fill exactly one S3 key path segment.
 
-    `/`, `\`, control characters (C0, DEL, C1), U+2028/U+2029 and lone surrogates become
-    `_`; `.`, `..` and the empty string become underscores; a value longer than `max_bytes`
-    in UTF-8 is cut on a character boundary and gets `~` + 12 hex chars of the SHA-256 of
-    the original value.
+    `/`, `\`, control characters (C0, DEL, C1), U+2028/U+2029, the bidi embedding, override
+    and isolate controls (U+202A-U+202E, U+2066-U+2069) and lone surrogates become `_`;
+    `.`, `..` and the empty string become underscores; a value longer than `max_bytes` in
+    UTF-8 is cut on a character boundary and gets `~` + 12 hex chars of the SHA-256 of the
+    original value.
     """
     suffix_len = 1 + _HASH_LEN
     if max_bytes <= suffix_len:
@@ -211,11 +264,15 @@ def safe_path_value(value: str, max_bytes: int = 160) -> str:
     cleaned = _UNSAFE_RE.sub("_", value)
     if cleaned in ("", ".", ".."):
         cleaned = "_" * max(1, len(cleaned))
-    encoded = cleaned.encode("utf-8")
-    if len(encoded) <= max_bytes:
+    if len(cleaned.encode("utf-8")) <= max_bytes:
         return cleaned
-    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:_HASH_LEN]
-    head = encoded[: max_bytes - suffix_len].decode("utf-8", "ignore")
+    return _cut_with_hash(cleaned, value, max_bytes)
+
+
+def _cut_with_hash(text: str, original: str, max_bytes: int) -> str:
+    """`text` cut on a character boundary, then `~` + 12 hex chars of `original`'s SHA-256."""
+    digest = hashlib.sha256(original.encode("utf-8", "surrogatepass")).hexdigest()[:_HASH_LEN]
+    head = text.encode("utf-8")[: max_bytes - 1 - _HASH_LEN].decode("utf-8", "ignore")
     return f"{head}~{digest}"
 
 
@@ -230,6 +287,17 @@ def check_folder_path(text: str) -> None:
     for segment in text.split("/"):
         if segment in (".", ".."):
             raise MacroError(f"folder path {text!r} has a {segment!r} segment; it is not allowed")
+        check_segment_length(segment)
+
+
+def check_segment_length(text: str) -> None:
+    """A path segment typed in the settings fits in MAX_SEGMENT_BYTES (macros count as 0)."""
+    size = len(_MACRO_RE.sub("", text).encode("utf-8", "surrogatepass"))
+    if size > MAX_SEGMENT_BYTES:
+        raise MacroError(
+            f"{text[:40]!r}... is {size} bytes long; a folder or file name may have at most "
+            f"{MAX_SEGMENT_BYTES} (before its extension), as file systems allow 255"
+        )
 
 
 def check_plain_value(text: str) -> None:

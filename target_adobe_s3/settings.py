@@ -17,6 +17,7 @@ from target_adobe_s3.macros import (
     Template,
     check_folder_path,
     check_plain_value,
+    check_segment_length,
     parse_export_time,
 )
 from target_adobe_s3.schema import DEFAULT_FILE_NAME
@@ -57,6 +58,7 @@ def check_file_name(template: str) -> None:
         check_plain_value(template)
     except MacroError as exc:
         raise MacroError(f"{exc}; put folders in folder_path") from None
+    check_segment_length(template)
 
 
 @dataclass(frozen=True)
