@@ -27,7 +27,8 @@ ROLE_DURATION_SECONDS = 3600
 
 DEFAULT_REGION = "us-east-1"
 
-_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$")
+_REGION_RE = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$")  # eu-west-1, eusc-de-east-1
+_URL_UNSAFE_RE = re.compile(r"[\s\x00-\x1f\x7f]")
 _EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 _SESSION_UNSAFE_RE = re.compile(r"[^\w+=,.@-]")
 _AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
@@ -89,21 +90,37 @@ def auth_problems(config: Mapping[str, Any]) -> list[str]:
             "cn-north-1; remove it to look the bucket's region up"
         )
     endpoint = config.get("endpoint_url")
-    if endpoint and not _is_http_url(str(endpoint)):
-        problems.append(
-            "endpoint_url: must be an http:// or https:// URL with a host, e.g. "
-            "http://127.0.0.1:9000; remove it to use AWS's own endpoints"
-        )
+    if endpoint and (problem := endpoint_problem(str(endpoint))):
+        problems.append(f"endpoint_url: {problem}")
     return problems
 
 
-def _is_http_url(text: str) -> bool:
+def endpoint_problem(text: str) -> str | None:
+    """Why `text` is not an endpoint of the form http(s)://host[:port][/path], or None.
+
+    The URL is never quoted back: it might hold a password.
+    """
+    shape = (
+        "must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:9000; "
+        "remove it to use AWS's own endpoints"
+    )
+    if _URL_UNSAFE_RE.search(text):
+        return f"{shape} (it holds a space or a control character)"
     try:
         parts = urlsplit(text)
         parts.port  # noqa: B018 (raises ValueError on a bad port)
     except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in text
+        return shape
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return shape
+    if "@" in parts.netloc:
+        return (
+            "must not hold credentials (user:password@host); give them in "
+            "aws_access_key_id/aws_secret_access_key or use aws_profile"
+        )
+    if parts.query or parts.fragment or text.endswith(("?", "#")):
+        return "must not have a query (?...) or a fragment (#...); give the host, port and path"
+    return None
 
 
 def sts_endpoint(config: Mapping[str, Any]) -> str | None:

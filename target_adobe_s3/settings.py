@@ -108,7 +108,7 @@ class Settings:
 
         bucket = str(config.get("bucket", ""))
         if problem := bucket_problem(bucket):
-            errors.append(f"bucket: '{bucket}' {problem}")
+            errors.append(f"bucket: {bucket!r} {problem}")
         folder_text = config.get("folder_path") or ""
         check("folder_path", check_folder_path, folder_text)
         folder = check("folder_path", Template.parse, folder_text)

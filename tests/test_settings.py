@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from target_adobe_s3.formats import CsvDialect
 from target_adobe_s3.macros import FOLDER_ALLOWED_TEXT, KNOWN_MACROS, RunContext
 from target_adobe_s3.settings import Settings, bucket_problem
+from tests.helpers import run_with_stdin_open
 
 BUCKET = "acme-audiences"
 UTC = timezone.utc
@@ -533,3 +535,203 @@ def test_schema_object_without_type_is_flattened() -> None:
 
     schema = {"properties": {"p": {"properties": {"x": {"type": "string"}}}}}
     assert schema_columns(schema) == [Column(("p", "x"), "p_x")]
+
+
+# --- region, endpoint_url, bucket echo, lengths (issue 5: every bad input answered) ----------
+
+REGION_HINT = (
+    "is not an AWS region name like eu-west-1, us-gov-west-1 or cn-north-1; "
+    "remove it to look the bucket's region up"
+)
+ENDPOINT_SHAPE = (
+    "endpoint_url: must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:9000; "
+    "remove it to use AWS's own endpoints"
+)
+ENDPOINT_CREDENTIALS = (
+    "endpoint_url: must not hold credentials (user:password@host); give them in "
+    "aws_access_key_id/aws_secret_access_key or use aws_profile"
+)
+ENDPOINT_QUERY = (
+    "endpoint_url: must not have a query (?...) or a fragment (#...); give the host, port and path"
+)
+TOO_LONG = (
+    "is {size} bytes long; a folder or file name may have at most 200 (before its extension), "
+    "as file systems allow 255"
+)
+
+
+@pytest.mark.parametrize(
+    "region",
+    [
+        "us-east-1",
+        "eu-central-2",
+        "us-gov-west-1",
+        "cn-north-1",
+        "ap-southeast-5",
+        "il-central-1",
+        "eusc-de-east-1",
+        "us-isob-east-1",
+    ],
+)
+def test_region_valid(region: str) -> None:
+    assert valid(region=region).bucket == BUCKET
+
+
+@pytest.mark.parametrize(
+    "region",
+    [
+        "US East",
+        "us_east_1",
+        "US-EAST-1",
+        "us-east",
+        "useast1",
+        "us-east-1a",
+        "us-east-1 ",
+        "us-east-1\n",
+        "eu-west-1/x",
+    ],
+)
+def test_region_invalid(region: str) -> None:
+    assert problems(region=region) == [f"region: {region!r} {REGION_HINT}"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9000",
+        "https://s3.eu-west-1.amazonaws.com",
+        "https://s3.eu-west-1.amazonaws.com/",
+        "https://minio.internal:9443/s3",
+        "http://[::1]:9000",
+        "http://localhost",
+    ],
+)
+def test_endpoint_url_valid(url: str) -> None:
+    assert valid(endpoint_url=url).bucket == BUCKET
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        pytest.param("127.0.0.1:9000", ENDPOINT_SHAPE, id="no-scheme"),
+        pytest.param("ftp://example.com", ENDPOINT_SHAPE, id="ftp"),
+        pytest.param("http://", ENDPOINT_SHAPE, id="no-host"),
+        pytest.param("http://host:port", ENDPOINT_SHAPE, id="bad-port"),
+        pytest.param("http://host:99999", ENDPOINT_SHAPE, id="port-range"),
+        pytest.param(
+            "http://ho st:9000",
+            f"{ENDPOINT_SHAPE} (it holds a space or a control character)",
+            id="space",
+        ),
+        pytest.param(
+            "http://host:9000\n",
+            f"{ENDPOINT_SHAPE} (it holds a space or a control character)",
+            id="newline",
+        ),
+        pytest.param("http://AKIDSECRET:pa55word@host:9000", ENDPOINT_CREDENTIALS, id="user-pass"),
+        pytest.param("https://token@host", ENDPOINT_CREDENTIALS, id="user"),
+        pytest.param("https://host/?X-Amz-Signature=abc", ENDPOINT_QUERY, id="query"),
+        pytest.param("https://host/#frag", ENDPOINT_QUERY, id="fragment"),
+        pytest.param("https://host/?", ENDPOINT_QUERY, id="empty-query"),
+    ],
+)
+def test_endpoint_url_invalid(url: str, expected: str) -> None:
+    (problem,) = problems(endpoint_url=url)
+    assert problem == expected
+    for secret in ("AKIDSECRET", "pa55word", "token", "X-Amz-Signature"):
+        assert secret not in problem  # the URL is never echoed: it may hold a secret
+
+
+@pytest.mark.parametrize("name", ["acme\nevil", "acme\r\n", "a\x00b"])
+def test_bucket_error_is_one_line_whatever_the_name(name: str) -> None:
+    (problem,) = problems(bucket=name)
+    assert problem == f"bucket: {name!r} {BAD_CHARS}"
+    assert "\n" not in problem
+    assert "\r" not in problem
+
+
+def test_folder_segment_longer_than_200_bytes_is_refused() -> None:
+    assert valid(folder_path="a/" + "x" * 200 + "/%SEGMENT_NAME%").folder.text.startswith("a/")
+    (problem,) = problems(folder_path="a/" + "x" * 201 + "/%SEGMENT_NAME%")
+    assert problem == f"folder_path: {'x' * 40!r}... " + TOO_LONG.format(size=201)
+
+
+def test_file_name_template_longer_than_200_bytes_is_refused() -> None:
+    # Macros do not count: what they expand to is fitted when the key is built.
+    assert valid(file_name_template="f" * 190 + "%SEGMENT_NAME%%DATETIME%").file_name
+    (problem,) = problems(file_name_template="%SEGMENT_ID%" + "é" * 101)
+    assert problem == f"file_name_template: {'%SEGMENT_ID%' + 'é' * 28!r}... " + TOO_LONG.format(
+        size=202
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "setting"),
+    [
+        (
+            {"aws_access_key_id": "AKID", "aws_secret_access_key": "S", "aws_profile": "p"},
+            "aws_profile",
+        ),
+        ({"aws_access_key_id": "AKID"}, "aws_access_key_id"),
+        ({"aws_secret_access_key": "S"}, "aws_secret_access_key"),
+        ({"aws_session_token": "T"}, "aws_session_token"),
+        ({"external_id": "ext-1"}, "external_id"),
+        ({"role_arn": "my-role"}, "role_arn"),
+        ({"kms_key_id": "alias/k"}, "kms_key_id"),
+    ],
+)
+def test_credential_settings_that_do_not_go_together(changes: dict[str, Any], setting: str) -> None:
+    (problem,) = problems(**changes)
+    assert problem.startswith(f"{setting}: ")
+    assert "\n" not in problem
+
+
+def test_every_bad_setting_named_together() -> None:
+    errors = problems(
+        bucket="Acme_Audiences",
+        folder_path="exports/%SEGMENT_NAME% list",
+        region="US East",
+        endpoint_url="http://user:hunter2@127.0.0.1:9000",
+        aws_access_key_id="AKID",
+        aws_profile="prod",
+    )
+    assert [line.split(":")[0] for line in errors] == [
+        "bucket",
+        "folder_path",
+        "aws_access_key_id",
+        "aws_profile",
+        "region",
+        "endpoint_url",
+    ]
+    assert all("\n" not in line for line in errors)
+    assert not any("hunter2" in line for line in errors)
+
+
+def test_cli_reports_every_bad_setting_on_one_line_each(config: dict, tmp_path: Path) -> None:
+    config.update(
+        bucket="Acme\nAudiences",
+        folder_path="exports/my list/%SEGMENT_NAME%",
+        file_name_template="%SEGMENT_ID%/%FOO%",
+        region="us_east_1",
+        endpoint_url=config["endpoint_url"].replace("http://", "http://user:hunter2@"),
+        aws_profile="prod",
+        export_time="soon",
+    )
+    run = run_with_stdin_open(config, tmp_path)  # nothing is read from stdin
+    assert run.returncode == 1
+    assert run.stdout == ""
+    assert "Traceback" not in run.stderr
+    assert "hunter2" not in run.stderr
+    errors = [line.split(" | ", 3)[3] for line in run.stderr.splitlines() if "| ERROR" in line]
+    assert all(" | " in line for line in run.stderr.splitlines() if line.strip())  # log lines only
+    named = [line.split(":")[0].split(" ")[0] for line in errors]
+    for setting in (
+        "bucket",
+        "folder_path",
+        "file_name_template",
+        "export_time",
+        "aws_profile",
+        "region",
+        "endpoint_url",
+    ):
+        assert setting in named, run.stderr
