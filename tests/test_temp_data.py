@@ -110,7 +110,7 @@ def assert_private(watch: Watch) -> None:
         assert mode == expected, f"{name}: {oct(mode)}"
 
 
-VARIANTS = {
+VARIANTS: dict[str, dict[str, Any]] = {
     "pgp": {},
     "gzip-pgp": {"compression": "gzip"},
     "gzip-pgp-dedup-spill": {
