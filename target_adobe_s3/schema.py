@@ -466,6 +466,19 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         examples=["prod"],
     ),
     th.Property(
+        "schema_validation",
+        th.StringType,
+        default="types",
+        title="Schema validation",
+        allowed_values=["types", "full"],
+        description="How records are checked against their stream's schema while "
+        "validate_records is on. `types`: the JSON type of every top-level property and the "
+        "presence of required ones, checked as each record is decoded (the fast path). "
+        "`full`: every JSON Schema rule (nested properties, formats, patterns, enums) through "
+        "the SDK's validator, several times slower.",
+        examples=["full"],
+    ),
+    th.Property(
         "temp_dir",
         th.StringType,
         title="Temp directory",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any
 
 import click
@@ -17,7 +18,7 @@ from target_adobe_s3.export import Delivered, Export
 from target_adobe_s3.reader import LineReader
 from target_adobe_s3.schema import CONFIG_SCHEMA
 from target_adobe_s3.settings import Settings
-from target_adobe_s3.sinks import SegmentSink
+from target_adobe_s3.sinks import FastRecords, SegmentSink
 from target_adobe_s3.storage import check_bucket, make_client, object_options
 from target_adobe_s3.summary import summary_table
 
@@ -26,6 +27,16 @@ if TYPE_CHECKING:
 
 # Mistakes in the input or the settings, or refusals by S3: one line, no traceback.
 USER_ERRORS = (TargetError, SingerError, SingerSDKError)
+
+
+def uses_fast_path(config: Mapping[str, Any]) -> bool:
+    """Whether records skip the SDK's record path (unless a feature it owns is set)."""
+    return not (
+        config.get("schema_validation") == "full"
+        or config.get("stream_maps")
+        or config.get("flattening_enabled")
+        or config.get("add_record_metadata")
+    )
 
 
 class TargetAdobeS3(Target):
@@ -48,6 +59,8 @@ class TargetAdobeS3(Target):
             raise ConfigValidationError("Config validation failed", errors=problems)
         self.settings = settings
         self._held_state: dict | None = None
+        self.fast_path = uses_fast_path(self.config)
+        self.fast_streams: dict[str, FastRecords] = {}
         client = make_client(self.config)
         check_bucket(client, settings.bucket)
         self.export = Export(
@@ -69,12 +82,24 @@ class TargetAdobeS3(Target):
         for name in ("load_method", "batch_size_rows"):
             config_jsonschema["properties"].pop(name, None)
 
+    def register_fast(self, stream_name: str, fast: FastRecords) -> None:
+        """Send the stream's RECORD lines to `fast` (replacing a sink of an older schema)."""
+        if (old := self.fast_streams.get(stream_name)) is not None:
+            old.flush()
+        self.fast_streams[stream_name] = fast
+        self.message_reader.fast[stream_name] = fast.handle  # type: ignore[attr-defined]
+
+    def _flush_fast_counts(self) -> None:
+        for fast in self.fast_streams.values():
+            fast.flush()
+
     def _write_state_message(self, state: dict) -> None:
         """Hold STATE: the SDK drains mid-run, before our files are uploaded."""
         self._held_state = state
 
     def process_endofpipe(self) -> None:
         """Upload every segment file, then release the latest STATE."""
+        self._flush_fast_counts()  # the SDK only drains sinks that counted records
         super().process_endofpipe()
         try:
             delivered = self.export.deliver()

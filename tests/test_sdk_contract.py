@@ -32,6 +32,7 @@ def test_sdk_minor_version_is_the_pinned_one() -> None:
         (Target, "drain_all", ["self", "is_endofpipe"]),
         (RecordSink, "_validate_and_parse", ["self", "record"]),
         (RecordSink, "_after_process_record", ["self", "context"]),
+        (RecordSink, "_singer_validate_message", ["self", "record"]),
         (GenericSingerReader, "process_lines", ["self", "file_input", "callbacks"]),
         (GenericSingerReader, "assert_line_requires", ["line_dict", "requires"]),
     ],

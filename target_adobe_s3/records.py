@@ -1,0 +1,228 @@
+"""Record decoding for the fast path: a stream's schema compiled into a typed decoder.
+
+The decoder checks, while it parses, the JSON type of every top-level property the
+schema declares and that its required properties are present; a mismatch becomes the
+same one-line message the SDK path gives (`describe_type_error`). Values are kept as
+received: strings stay strings (date-times are not parsed), numbers keep their digits
+(`Decimal`), nested objects and arrays are taken whole.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, TypedDict, Union
+
+import msgspec
+from singer_sdk.exceptions import MissingKeyPropertiesError
+from typing_extensions import Required
+
+from target_adobe_s3.errors import InputError
+
+_SIMPLE = {"string": str, "integer": int, "boolean": bool, "object": dict, "array": list}
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, Decimal, float),
+    "boolean": (bool,),
+    "null": (type(None),),
+    "object": (dict,),
+    "array": (list,),
+}
+Handler = Callable[[bytes], None]
+"""Takes one record's JSON bytes (the fast path's per-stream entry point)."""
+
+_COMPOSITE = ("anyOf", "oneOf", "allOf", "not", "if", "$ref")
+_GOT = {
+    "str": "string",
+    "int": "integer",
+    "float": "number",
+    "Decimal": "number",
+    "bool": "boolean",
+    "dict": "object",
+    "object": "object",
+    "list": "array",
+    "array": "array",
+    "null": "null",
+    "NoneType": "null",
+}
+_TYPE_ERROR = re.compile(
+    r"Expected `(?P<expected>[^`]+)`, got `(?P<got>\w+)`(?: - at `(?P<at>.+)`)?"
+)
+_MISSING = re.compile(r"Object missing required field `(?P<name>.+?)`(?: - at `(?P<at>.+)`)?$")
+
+
+def json_type_name(value: object) -> str:
+    """The JSON type of a decoded value, as a schema names it."""
+    name = type(value).__name__
+    if name == "int" and isinstance(value, bool):
+        return "boolean"
+    return _GOT.get(name, name)
+
+
+def type_rule(stream: str, field: str, declared: object, got: str) -> str:
+    """The message for a value of the wrong JSON type (both record paths use it)."""
+    return f"stream '{stream}': field '{field}' should be of type {declared}, got {got}"
+
+
+def missing_rule(stream: str, field: str) -> str:
+    """The message for a required property that is absent (both record paths use it)."""
+    return f"stream '{stream}': required field '{field}' is missing"
+
+
+def missing_key_rule(stream: str, field: str) -> str:
+    """The message for an absent key property (both record paths use it)."""
+    return f"stream '{stream}': key property '{field}' is missing from a record"
+
+
+def _type_names(spec: Mapping[str, Any]) -> list[str] | None:
+    """The JSON type names a property allows, or None when only a full validator can tell."""
+    if any(key in spec for key in _COMPOSITE):
+        return None
+    declared = spec.get("type")
+    if isinstance(declared, str):
+        names = [declared]
+    elif isinstance(declared, list) and declared and all(isinstance(n, str) for n in declared):
+        names = list(declared)
+    else:
+        return None
+    return names if all(name in _PYTHON_TYPES for name in names) else None
+
+
+def _decoded_type(names: list[str]) -> Any:
+    """The type msgspec checks a property against (Any when Python must check it)."""
+    if "number" in names:  # Decimal would also accept strings: checked after decoding
+        return Any
+    members: list[Any] = [None if name == "null" else _SIMPLE[name] for name in names]
+    if len(members) == 1:
+        return members[0]
+    return Union[tuple(members)]  # noqa: UP007 (built at run time from the schema)
+
+
+class RecordDecoder:
+    """Decodes one stream's record bytes into a dict, checking it against the schema."""
+
+    def __init__(
+        self,
+        stream: str,
+        schema: Mapping[str, Any],
+        *,
+        check: bool = True,
+        key_properties: Sequence[str] = (),
+    ) -> None:
+        self.stream = stream
+        self.key_properties = tuple(key_properties)
+        properties: Mapping[str, Any] = schema.get("properties") or {}
+        self._declared = {
+            name: spec.get("type") for name, spec in properties.items() if isinstance(spec, dict)
+        }
+        required = set(schema.get("required") or ()) if check else set()
+        self._schema_required = set(required)
+        required |= set(self.key_properties) if check else set()
+        fields: dict[str, Any] = {}
+        numbers: list[tuple[str, tuple[type, ...]]] = []
+        for name, spec in properties.items():
+            names = _type_names(spec) if check and isinstance(spec, dict) else None
+            kind = Any if names is None else _decoded_type(names)
+            if names is not None and kind is Any:
+                allowed = tuple(t for n in names for t in _PYTHON_TYPES[n])
+                numbers.append((name, allowed))
+            fields[name] = Required[kind] if name in required else kind
+        for name in required - set(fields):
+            fields[name] = Required[Any]
+        shape: Any = TypedDict("Record", fields, total=False) if check else dict  # type: ignore[operator]
+        self._decode = msgspec.json.Decoder(shape, float_hook=Decimal).decode
+        self._checked = check
+        self._numbers = tuple(numbers)
+
+    def compile(self, write: Callable[[dict[str, Any]], None]) -> Handler:
+        """The function that decodes and checks record bytes, then hands the dict to `write`.
+
+        It raises InputError when the bytes are not a JSON object of the schema's types
+        (the message names the stream, the field and the expected type, never the value).
+        """
+        decode, numbers, describe = self._decode, self._numbers, self.describe
+        unchecked_keys = self.key_properties and not self._checked
+
+        def handle(data: bytes) -> None:
+            try:
+                record = decode(data)
+            except msgspec.ValidationError as exc:
+                raise InputError(describe(str(exc))) from None
+            except msgspec.DecodeError as exc:
+                raise InputError(decode_problem(exc)) from None
+            except UnicodeDecodeError:
+                raise InputError("input is not valid UTF-8") from None
+            if numbers:
+                self.check_numbers(record)
+            if unchecked_keys:
+                self.check_keys(record)
+            write(record)
+
+        return handle
+
+    def __call__(self, data: bytes) -> dict[str, Any]:
+        """The record as a checked dict (see `compile`)."""
+        records: list[dict[str, Any]] = []
+        self.compile(records.append)(data)
+        return records[0]
+
+    def check_numbers(self, record: Mapping[str, Any]) -> None:
+        """Check the properties declared as numbers (Python, not the decoder, checks them)."""
+        for name, allowed in self._numbers:
+            if name in record:
+                value = record[name]
+                if type(value) not in allowed or type(value) is bool:
+                    declared = self._declared.get(name)
+                    raise InputError(type_rule(self.stream, name, declared, json_type_name(value)))
+
+    def check_keys(self, record: Mapping[str, Any]) -> None:
+        """Check that the key properties are present (when the decoder does not check it).
+
+        Raises:
+            MissingKeyPropertiesError: one is absent, as on the SDK path.
+        """
+        for name in self.key_properties:
+            if name not in record:
+                raise MissingKeyPropertiesError(missing_key_rule(self.stream, name))
+
+    def describe(self, message: str) -> str:
+        """The decoder's validation message in the words of the SDK path's message.
+
+        Raises:
+            MissingKeyPropertiesError: a key property is absent, as on the SDK path.
+        """
+        if match := _MISSING.match(message):
+            name = match["name"]
+            if name in self.key_properties and name not in self._schema_required:
+                raise MissingKeyPropertiesError(missing_key_rule(self.stream, name))
+            return missing_rule(self.stream, name)
+        if match := _TYPE_ERROR.match(message):
+            at = match["at"] or "$"
+            field = _field(at)
+            if field == "(record)":
+                return type_rule(self.stream, field, "object", _GOT.get(match["got"], match["got"]))
+            declared = self._declared.get(field, match["expected"])
+            return type_rule(self.stream, field, declared, _GOT.get(match["got"], match["got"]))
+        return f"stream '{self.stream}': a record does not match the stream's schema ({message})"
+
+
+def _field(at: str) -> str:
+    """A msgspec path (`$`, `$.name`, `$["odd name"]`, `$[0]`) as a top-level field name."""
+    if at == "$":
+        return "(record)"
+    if at.startswith("$."):
+        return at[2:]
+    if at.startswith('$["') and at.endswith('"]'):
+        return at[3:-2]
+    return at.removeprefix("$")
+
+
+def decode_problem(exc: msgspec.DecodeError) -> str:
+    """What is wrong with a line that is not JSON (never quoting the line)."""
+    text = str(exc)
+    if "utf-8" in text.lower():
+        return "input is not valid UTF-8"
+    detail = "the line is cut short" if "truncated" in text else text
+    return f"not valid JSON ({detail})"
