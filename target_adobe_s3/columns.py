@@ -133,7 +133,7 @@ def compile_getter(columns: Sequence[Column]) -> Callable[[Mapping[str, Any]], l
     """A function that pulls the column values out of a record (missing → None)."""
     if all(len(c.path) == 1 for c in columns):
         keys = [c.path[0] for c in columns]
-        return lambda record: [record.get(key) for key in keys]
+        return lambda record: list(map(record.get, keys))
 
     paths = [c.path for c in columns]
 

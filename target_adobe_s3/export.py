@@ -87,9 +87,14 @@ class Export:
                 encrypt_spill=settings.recipient is not None,
             )
 
-    def stream_writer(self, stream_name: str, schema: Mapping[str, Any]) -> StreamWriter:
-        """A writer for one stream's records (columns and routing from its schema)."""
-        writer = StreamWriter(self, stream_name, schema)
+    def stream_writer(
+        self, stream_name: str, schema: Mapping[str, Any], *, typed: bool = False
+    ) -> StreamWriter:
+        """A writer for one stream's records (columns and routing from its schema).
+
+        `typed`: the records are checked against the schema before they are written.
+        """
+        writer = StreamWriter(self, stream_name, schema, typed=typed)
         self._writers.append(writer)
         return writer
 

@@ -7,9 +7,17 @@ from typing import TYPE_CHECKING, Any
 
 from target_adobe_s3.columns import Column, compile_getter, resolve_source, select_columns
 from target_adobe_s3.errors import InputError
-from target_adobe_s3.segments import Member, flat_members, keeps, map_members, routing_for
+from target_adobe_s3.segments import (
+    EXITED,
+    Member,
+    Segment,
+    flat_members,
+    keeps,
+    map_members,
+    routing_for,
+)
 from target_adobe_s3.summary import SKIP_EXITED, skip_missing
-from target_adobe_s3.values import compile_json_formatter, to_text
+from target_adobe_s3.values import compile_json_formatter, escape_formulas, to_text
 
 if TYPE_CHECKING:
     from target_adobe_s3.export import Export
@@ -51,12 +59,39 @@ def _paths_getter(
     return compile_getter(columns)
 
 
-class StreamWriter:
-    """Turns one stream's records into rows of their segments' files."""
+def _is_text(spec: object) -> bool:
+    """Whether a checked value of this property is always a string or null."""
+    if not isinstance(spec, Mapping) or any(k in spec for k in ("anyOf", "oneOf", "allOf")):
+        return False
+    declared = spec.get("type")
+    names = [declared] if isinstance(declared, str) else declared
+    return isinstance(names, list) and bool(names) and set(names) <= {"string", "null"}
 
-    def __init__(self, export: Export, stream_name: str, schema: Mapping[str, Any]) -> None:
+
+def text_columns(columns: Sequence[Column], schema: Mapping[str, Any]) -> list[bool]:
+    """Per column: whether its checked values are already field text (str or None)."""
+    properties = schema.get("properties") or {}
+    return [len(c.path) == 1 and _is_text(properties.get(c.path[0])) for c in columns]
+
+
+class StreamWriter:
+    """Turns one stream's records into rows of their segments' files.
+
+    `typed` says the records were checked against the schema (either record path), so
+    columns declared as strings hold text already and need no conversion.
+    """
+
+    def __init__(
+        self,
+        export: Export,
+        stream_name: str,
+        schema: Mapping[str, Any],
+        *,
+        typed: bool = False,
+    ) -> None:
         settings = export.settings
         self._fan_out = settings.membership_field in (schema.get("properties") or {})
+        route = None
         if self._fan_out:
             schema = membership_schema(schema, settings)
             self._members = map_members(
@@ -79,6 +114,8 @@ class StreamWriter:
             raise InputError(str(exc)) from None
         self.header = tuple(column.header for column in columns)
         self.stream_name = stream_name
+        texts = text_columns(columns, schema) if typed else [False] * len(columns)
+        self._convert = [i for i, is_text in enumerate(texts) if not is_text]
         self._export = export
         self._settings = settings
         self._get = compile_getter(columns)
@@ -90,9 +127,63 @@ class StreamWriter:
         )
         self._json = compile_json_formatter(self.header) if settings.file_type == "json" else None
         self._csv = export.format_row
+        self._escape = settings.formula_escape and self._json is None
         # Field texts: what a CSV row is made of, and what dedup's tie-break compares.
         self._texts = self._json is None or self._dedup_keys is not None
         self._known: set[str] = set()
+        self.progress = export.progress.add
+        """Count records read (the caller counts, in batches on the fast path)."""
+        if route is not None and self._dedup_keys is None and self._json is None:
+            self.write = self._flat_writer(route)  # type: ignore[method-assign]
+
+    def _flat_writer(self, route: Callable[[Mapping[str, Any]], Segment]) -> Callable[..., None]:
+        """`write` for the common case: one segment per record, CSV rows, no dedup.
+
+        Equal in output to the general `write`, with the per-row work cut to lookups.
+        """
+        export, settings = self._export, self._settings
+        id_field, status_field = settings.segment_id_field, settings.segment_status_field
+        full = settings.export_mode == "full"
+        tally = export.tally
+        get, fmt, convert = self._get, self._csv, self._convert
+        escape = escape_formulas if self._escape else None
+        mandatory = self._mandatory
+        write_row = export.write_row
+        current_part, max_rows = export.spool.get, settings.max_rows_per_file
+        known: dict[str, Segment] = {}
+
+        def write_flat(record: Mapping[str, Any]) -> None:
+            raw_id = record.get(id_field)
+            segment = known.get(raw_id) if type(raw_id) is str else None
+            if segment is None:
+                segment = route(record)
+                if segment.segment_id in known:
+                    segment = known[segment.segment_id]
+                else:
+                    export.register(segment, self.stream_name, self.header)
+                    known[segment.segment_id] = segment
+            segment_id = segment.segment_id
+            if full:
+                status = record.get(status_field)
+                if type(status) is str and status.lower() == EXITED:
+                    tally.skip(segment_id, segment.segment_name, SKIP_EXITED)
+                    return
+            if mandatory is not None and (missing := self._missing(record)):
+                tally.skip(segment_id, segment.segment_name, skip_missing(missing))
+                return
+            values = get(record)
+            for i in convert:
+                values[i] = to_text(values[i])
+            if escape is not None:
+                values = escape(values)
+            line = fmt(values).encode()
+            part = current_part(segment_id)
+            if part is None or part.rows >= max_rows:
+                write_row(segment_id, line)
+            else:
+                part.write(line, 1)
+
+        return write_flat
 
     def _overlay(self, record: Mapping[str, Any], member: Member) -> Mapping[str, Any]:
         """The record as one fanned-out row sees it: the member's segment fields added."""
@@ -118,7 +209,6 @@ class StreamWriter:
     def write(self, record: Mapping[str, Any]) -> None:
         """Append the record's rows to their segments' files (or the dedup store)."""
         export = self._export
-        export.progress.tick()
         members = self._members(record)
         if not members:
             export.tally.without_membership += 1
@@ -138,7 +228,10 @@ class StreamWriter:
                 self._known.add(segment.segment_id)
             values = self._get(row)
             texts = [to_text(value) for value in values] if self._texts else []
-            line = self._json(values) if self._json else self._csv(texts).encode()
+            if self._json:
+                line = self._json(values)
+            else:
+                line = self._csv(escape_formulas(texts) if self._escape else texts).encode()
             if self._dedup_keys is None:
                 export.write_row(segment.segment_id, line)
             else:

@@ -89,12 +89,14 @@ class Progress:
         self.logger = logger
         self.interval = interval
         self.records = 0
+        self._counted = 0
         self._start = self._last = time.monotonic()
 
-    def tick(self) -> None:
-        """Count one record; now and then, log a progress line."""
-        self.records += 1
-        if self.records & 4095 == 0:
+    def add(self, count: int = 1) -> None:
+        """Count records read; now and then (every 4,096 at most), log a progress line."""
+        self.records += count
+        if self.records - self._counted >= 4096:
+            self._counted = self.records
             now = time.monotonic()
             if now - self._last >= self.interval:
                 self._last = now

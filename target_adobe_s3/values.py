@@ -74,6 +74,15 @@ def _other_text(value: object) -> str:
     return str(value)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet may run as a formula when a cell starts with it (OWASP's list)."""
+
+
+def escape_formulas(texts: list[str | None]) -> list[str | None]:
+    """Prefix each field text a spreadsheet would run as a formula with `'` (csv_formula_escape)."""
+    return ["'" + text if text and text.startswith(FORMULA_STARTS) else text for text in texts]
+
+
 def compile_json_formatter(headers: Sequence[str]) -> Callable[[Sequence[Any]], bytes]:
     """Compile the function that formats one row as a line of newline-delimited JSON.
 

@@ -39,7 +39,7 @@ def test_progress_logs_records_and_rate(caplog: pytest.LogCaptureFixture) -> Non
     progress = Progress(logger, interval=0.0)
     with caplog.at_level(logging.INFO, logger="test-progress"):
         for _ in range(4096 * 2 + 5):
-            progress.tick()
+            progress.add()
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 2
     assert lines[0].startswith("Progress: 4096 records read (")
@@ -51,6 +51,22 @@ def test_progress_is_quiet_within_the_interval(caplog: pytest.LogCaptureFixture)
     progress = Progress(logging.getLogger("test-progress"), interval=3600.0)
     with caplog.at_level(logging.INFO, logger="test-progress"):
         for _ in range(20_000):
-            progress.tick()
+            progress.add()
     assert progress.records == 20_000
     assert caplog.records == []
+
+
+def test_progress_counts_batches_as_the_fast_path_adds_them(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    progress = Progress(logging.getLogger("test-progress"), interval=0.0)
+    with caplog.at_level(logging.INFO, logger="test-progress"):
+        for _ in range(3):
+            progress.add(4096)
+        progress.add(7)
+    assert progress.records == 3 * 4096 + 7
+    assert [r.getMessage().split(" (")[0] for r in caplog.records] == [
+        "Progress: 4096 records read",
+        "Progress: 8192 records read",
+        "Progress: 12288 records read",
+    ]
