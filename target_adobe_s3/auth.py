@@ -5,6 +5,7 @@ Nothing here logs or formats a secret: messages name settings, never their value
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import re
@@ -32,6 +33,63 @@ _URL_UNSAFE_RE = re.compile(r"[\s\x00-\x1f\x7f]")
 _EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 _SESSION_UNSAFE_RE = re.compile(r"[^\w+=,.@-]")
 _AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
+
+SECRET_SETTINGS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "external_id")
+"""Settings whose values must never reach a log line (the access key id names the account)."""
+
+# What botocore's debug log shows of credentials: the key id in Authorization headers and
+# presigned URLs, the session token as a header, and STS's XML answer with temporary keys.
+_CREDENTIAL_TEXT = (
+    (re.compile(r"(Credential=)[^/\s,'\"&%]+"), r"\1***"),  # also X-Amz-Credential=
+    (
+        re.compile(r"(X-Amz-Security-Token['\"]?\s*[:=]\s*b?['\"]?)[^'\"\s,}&]+", re.IGNORECASE),
+        r"\1***",
+    ),
+    (re.compile(r"(<(AccessKeyId|SecretAccessKey|SessionToken)>)[^<]*(</\2>)"), r"\1***\3"),
+)
+_secrets: set[str] = set()
+_installed_factory: list[Callable[..., logging.LogRecord]] = []
+
+
+def redact(text: str) -> str:
+    """`text` with every known secret (and its Base64) and any credential header hidden."""
+    for secret in sorted(_secrets, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, "***")
+    for pattern, replacement in _CREDENTIAL_TEXT:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def hide_secrets(*values: Any) -> None:
+    """Hide these values (and their Base64) from every log record from now on.
+
+    Installs, once, a log record factory that rewrites any record holding a secret, so
+    botocore's debug log (LOGLEVEL=DEBUG prints request headers and STS answers) and any
+    message naming a setting's value cannot show one.
+    """
+    for value in values:
+        text = str(value or "")
+        if len(text) >= 4:
+            _secrets.add(text)
+            _secrets.add(base64.b64encode(text.encode()).decode())
+    if _installed_factory:
+        return
+    previous = logging.getLogRecordFactory()
+    _installed_factory.append(previous)
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string is the logging module's to report
+            return record
+        hidden = redact(message)
+        if hidden != message:
+            record.msg, record.args = hidden, None
+        return record
+
+    logging.setLogRecordFactory(factory)
 
 
 def _set(config: Mapping[str, Any], name: str) -> bool:
@@ -163,6 +221,9 @@ def assume_role_refresher(
         if external_id:
             request["ExternalId"] = external_id
         credentials = sts.assume_role(**request)["Credentials"]
+        hide_secrets(
+            credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"]
+        )
         return {
             "access_key": credentials["AccessKeyId"],
             "secret_key": credentials["SecretAccessKey"],
@@ -222,6 +283,7 @@ def make_session(config: Mapping[str, Any]) -> boto3.session.Session:
     `role_arn` those become the source credentials of an STS AssumeRole whose credentials
     are fetched on first use and refreshed before they expire, so long runs keep working.
     """
+    hide_secrets(*(config.get(name) for name in SECRET_SETTINGS))
     region = config.get("region") or None
     source = boto3.session.Session(
         aws_access_key_id=config.get("aws_access_key_id") or None,
