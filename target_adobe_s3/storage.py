@@ -23,6 +23,7 @@ __all__ = [
     "auth_problems",
     "bucket_region",
     "check_bucket",
+    "client_config",
     "make_client",
     "object_options",
     "s3_errors",
@@ -94,13 +95,35 @@ def object_options(config: Mapping[str, Any]) -> dict[str, str]:
     return options
 
 
-def _client(session: boto3.session.Session, endpoint: str | None, region: str) -> S3Client:
-    botocore_config = Config(
-        retries={"max_attempts": 5, "mode": "standard"},
-        s3={"addressing_style": "path"} if endpoint else {},
+def client_config(config: Mapping[str, Any]) -> Config:
+    """The botocore Config built from the retry and timeout settings.
+
+    `retry_max_attempts` counts every attempt, the first included, so it is passed as
+    botocore's `total_max_attempts`. The `max_attempts` key of the `retries` dict would
+    be off by one: in every retry mode (legacy, standard, adaptive) it counts the
+    retries after the first attempt, and botocore sets `total_max_attempts` to it plus
+    one (`_compute_retry_max_attempts` in botocore/args.py). `request_timeout` is both
+    the connect and the read timeout: a connection that sends nothing for that long
+    fails its attempt, which is then retried like a 500 or a reset.
+    """
+    timeout = config.get("request_timeout") or 60
+    return Config(
+        retries={
+            "total_max_attempts": int(config.get("retry_max_attempts") or 5),
+            "mode": config.get("retry_mode") or "standard",
+        },
+        connect_timeout=timeout,
+        read_timeout=timeout,
+        s3={"addressing_style": "path"} if config.get("endpoint_url") else {},
         user_agent_extra="target-adobe-s3",
     )
-    return session.client("s3", region_name=region, endpoint_url=endpoint, config=botocore_config)
+
+
+def _client(session: boto3.session.Session, config: Mapping[str, Any], region: str) -> S3Client:
+    endpoint = config.get("endpoint_url") or None
+    return session.client(
+        "s3", region_name=region, endpoint_url=endpoint, config=client_config(config)
+    )
 
 
 def bucket_region(client: S3Client, bucket: str) -> str | None:
@@ -130,17 +153,16 @@ def make_client(
 
     Without `region`, the bucket's region is looked up and the client built for it.
     """
-    endpoint = config.get("endpoint_url") or None
     with s3_errors("creating the S3 client"):
         session = session or make_session(config)
         region = config.get("region") or None
         default = cast("str | None", session.region_name) or DEFAULT_REGION
-        client = _client(session, endpoint, region or default)
+        client = _client(session, config, region or default)
         if region or not config.get("bucket"):
             return client
         found = bucket_region(client, str(config["bucket"]))
         if found and found != client.meta.region_name:
-            client = _client(session, endpoint, found)
+            client = _client(session, config, found)
         return client
 
 
@@ -188,7 +210,7 @@ def upload_file(
             with path.open("rb") as body:
                 client.put_object(Bucket=bucket, Key=key, Body=body, **extra)
             return
-        upload_id = client.create_multipart_upload(Bucket=bucket, Key=key, **extra)["UploadId"]
+        upload_id = _start_upload(client, bucket, key, extra)
     try:
         with s3_errors(where):
             parts: list[CompletedPartTypeDef] = []
@@ -207,3 +229,34 @@ def upload_file(
         with contextlib.suppress(Exception):
             client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
         raise
+
+
+def _start_upload(client: S3Client, bucket: str, key: str, extra: Mapping[str, Any]) -> str:
+    """CreateMultipartUpload, leaving no upload open that the caller does not know of.
+
+    When an attempt's answer is lost (a reset or a timeout after S3 acted), botocore's
+    retry creates a second upload and the first stays open, unseen, for good. So when
+    the create needed a retry, or failed or was interrupted, the key's other open
+    uploads are aborted (best effort: skipped without s3:ListBucketMultipartUploads).
+    This also aborts an upload of the same key by another run at that moment.
+    """
+    try:
+        answer = client.create_multipart_upload(Bucket=bucket, Key=key, **extra)
+    except BaseException:
+        _abort_other_uploads(client, bucket, key, keep=None)
+        raise
+    upload_id = answer["UploadId"]
+    if answer.get("ResponseMetadata", {}).get("RetryAttempts"):
+        _abort_other_uploads(client, bucket, key, keep=upload_id)
+    return upload_id
+
+
+def _abort_other_uploads(client: S3Client, bucket: str, key: str, keep: str | None) -> None:
+    with contextlib.suppress(ClientError, BotoCoreError):
+        listing = client.list_multipart_uploads(Bucket=bucket, Prefix=key)
+        for upload in listing.get("Uploads", []):
+            if upload.get("Key") == key and upload.get("UploadId") != keep:
+                with contextlib.suppress(ClientError, BotoCoreError):
+                    client.abort_multipart_upload(
+                        Bucket=bucket, Key=key, UploadId=upload["UploadId"]
+                    )
