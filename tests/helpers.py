@@ -131,3 +131,46 @@ def export_and_take(
 def open_uploads(s3: Any, bucket: str) -> list[str]:
     """Keys of multipart uploads still open in the bucket."""
     return [u["Key"] for u in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])]
+
+
+def big_segment_records(
+    segment_id: str, size: int, *, seed: int = 0, stream: str = "m"
+) -> list[dict]:
+    """RECORDs of one segment whose rows come to more than `size` bytes.
+
+    Each `email` is 1,024 characters of Base64 of seeded random bytes: hardly
+    compressible, so gzip keeps the file large, and the same for the same seed.
+    """
+    import base64
+    import random
+
+    rng = random.Random(seed)
+    records, total = [], 0
+    while total <= size:
+        email = base64.b64encode(rng.randbytes(768)).decode()
+        records.append(record_message(stream, {"segment_id": segment_id, "email": email}))
+        total += len(email) + len(segment_id) + 8
+    return records
+
+
+def rows_by_segment(found: Mapping[str, bytes], column: str = "email") -> dict[str, list[str]]:
+    """Segment id → sorted `column` values of the rows of tab-delimited CSV objects."""
+    rows: dict[str, list[str]] = {}
+    for data in found.values():
+        header, *lines = data.decode().splitlines()
+        columns = header.split("\t")
+        for line in lines:
+            row = dict(zip(columns, line.split("\t"), strict=True))
+            rows.setdefault(row["segment_id"], []).append(row[column])
+    return {segment: sorted(values) for segment, values in rows.items()}
+
+
+def sent_by_segment(data: bytes, column: str = "email") -> dict[str, list[str]]:
+    """Segment id → sorted `column` values of the RECORDs of Singer input."""
+    rows: dict[str, list[str]] = {}
+    for line in data.splitlines():
+        message = json.loads(line)
+        if message["type"] == "RECORD":
+            record = message["record"]
+            rows.setdefault(record["segment_id"], []).append(record[column])
+    return {segment: sorted(values) for segment, values in rows.items()}

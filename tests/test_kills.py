@@ -1,0 +1,142 @@
+"""The target killed while a multipart upload is in flight: nothing partial under a final key.
+
+The proxy (tests/faultproxy.py) holds part 2 of segment `b`'s upload unanswered; the test
+waits on the proxy's event that says the part has arrived (no sleeps, no timing), then
+signals the target. Segment `a` was uploaded before (segments go in id order).
+SIGTERM during input reading is tested in tests/test_failures.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from target_adobe_s3.storage import PART_SIZE
+from tests.faultproxy import FaultProxy, Rule
+from tests.helpers import (
+    MEMBER_SCHEMA,
+    TARGET,
+    big_segment_records,
+    objects,
+    open_uploads,
+    record_message,
+    rows_by_segment,
+    run_target,
+    schema_message,
+    sent_by_segment,
+    singer_text,
+    state_message,
+    write_config,
+)
+
+STATE = {"bookmark": 7}
+BIG_KEY = "amazon_s3_segmentb_20240501_061804.csv"
+PART_2 = r"[?&]partNumber=2(&|$)"
+INPUT = singer_text(
+    [
+        schema_message("m", MEMBER_SCHEMA),
+        *(record_message("m", {"segment_id": "a", "email": f"{i}@x.com"}) for i in range(20)),
+        *big_segment_records("b", PART_SIZE + 1024 * 1024, seed=9),
+        state_message(STATE),
+    ]
+).encode()
+SENT = sent_by_segment(INPUT)
+
+
+@pytest.fixture
+def proxy(s3_endpoint: str) -> Iterator[FaultProxy]:
+    with FaultProxy(s3_endpoint) as running:
+        yield running
+
+
+@pytest.fixture
+def via_proxy(config: dict[str, Any], proxy: FaultProxy) -> dict[str, Any]:
+    """Through the proxy; the timeout is long so the held part never times out."""
+    return {**config, "endpoint_url": proxy.url, "request_timeout": 120}
+
+
+def start_and_hold_part_2(
+    config: dict[str, Any], proxy: FaultProxy, tmp_path: Path
+) -> tuple[subprocess.Popen[bytes], Rule]:
+    """Start the target on INPUT; returns once part 2 of `b` is held by the proxy."""
+    rule = proxy.add("stall", method="PUT", pattern=PART_2)
+    out, err = (tmp_path / "stdout").open("wb"), (tmp_path / "stderr").open("wb")
+    with out, err:
+        process = subprocess.Popen(
+            [TARGET, "--config", str(write_config(config, tmp_path))],
+            stdin=subprocess.PIPE,
+            stdout=out,
+            stderr=err,
+        )
+    assert process.stdin is not None
+    with process.stdin:
+        process.stdin.write(INPUT)
+    if not rule.hit.wait(120):
+        process.kill()
+        process.wait()
+        pytest.fail("part 2 never reached the proxy: " + (tmp_path / "stderr").read_text())
+    return process, rule
+
+
+def assert_every_object_complete(s3: Any, bucket: str) -> dict[str, bytes]:
+    """Each object in the bucket holds every row of its segment (and nothing else)."""
+    found = objects(s3, bucket)
+    for key, data in found.items():
+        rows = rows_by_segment({key: data})
+        assert len(rows) == 1, key
+        ((segment, values),) = rows.items()
+        assert values == SENT[segment], f"{key} is not the whole of segment {segment}"
+    return found
+
+
+def test_sigkill_mid_upload_leaves_nothing_partial_and_a_rerun_delivers(
+    via_proxy: dict[str, Any], proxy: FaultProxy, s3: Any, tmp_path: Path, spool_dir: Path
+) -> None:
+    bucket = via_proxy["bucket"]
+    process, _rule = start_and_hold_part_2(via_proxy, proxy, tmp_path)
+    process.kill()
+    assert process.wait(60) == -signal.SIGKILL
+    proxy.clear()
+    assert (tmp_path / "stdout").read_bytes() == b""  # no STATE
+    # Segment `a` went up whole before the kill; `b` is not an object, only an upload
+    # that was never completed (SIGKILL leaves no chance to abort it).
+    assert set(assert_every_object_complete(s3, bucket)) == {BIG_KEY.replace("b_", "a_")}
+    assert open_uploads(s3, bucket) == [BIG_KEY]
+    # SIGKILL leaves the run's private spool directory behind, files and all.
+    (stale,) = spool_dir.iterdir()
+    assert stale.name.startswith("target-adobe-s3-")
+    assert stat.S_IMODE(stale.stat().st_mode) == 0o700
+    assert sorted(p.name[:11] for p in stale.iterdir()) == ["part-000001", "part-000002"]
+
+    rerun = run_target({**via_proxy, "request_timeout": 10}, INPUT, tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.stdout_lines == [json.dumps(STATE)]
+    found = assert_every_object_complete(s3, bucket)
+    assert rows_by_segment(found) == SENT
+    assert list(spool_dir.iterdir()) == [stale]  # the re-run neither reuses nor removes it
+    assert open_uploads(s3, bucket) == [BIG_KEY]  # the killed run's upload is still open
+
+
+def test_sigterm_mid_upload_aborts_it(
+    via_proxy: dict[str, Any], proxy: FaultProxy, s3: Any, tmp_path: Path, spool_dir: Path
+) -> None:
+    bucket = via_proxy["bucket"]
+    process, _rule = start_and_hold_part_2(via_proxy, proxy, tmp_path)
+    os.kill(process.pid, signal.SIGTERM)
+    assert process.wait(60) == 128 + signal.SIGTERM
+    assert (tmp_path / "stdout").read_bytes() == b""
+    stderr = (tmp_path / "stderr").read_text()
+    assert "Stopped by SIGTERM" in stderr
+    assert "Traceback" not in stderr
+    assert open_uploads(s3, bucket) == []
+    assert [seen.status for seen in proxy.seen("DELETE", r"\?uploadId=")] == [204]
+    assert BIG_KEY not in assert_every_object_complete(s3, bucket)
+    assert list(spool_dir.iterdir()) == []
