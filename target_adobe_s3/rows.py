@@ -172,10 +172,10 @@ class StreamWriter:
                 tally.skip(segment_id, segment.segment_name, skip_missing(missing))
                 return
             values = get(record)
-            for i in convert:
-                values[i] = to_text(values[i])
             if escape is not None:
                 values = escape(values)
+            for i in convert:
+                values[i] = to_text(values[i])
             line = fmt(values).encode()
             part = current_part(segment_id)
             if part is None or part.rows >= max_rows:
@@ -227,11 +227,10 @@ class StreamWriter:
                 export.register(segment, self.stream_name, self.header)
                 self._known.add(segment.segment_id)
             values = self._get(row)
+            if self._escape:
+                values = escape_formulas(values)
             texts = [to_text(value) for value in values] if self._texts else []
-            if self._json:
-                line = self._json(values)
-            else:
-                line = self._csv(escape_formulas(texts) if self._escape else texts).encode()
+            line = self._json(values) if self._json else self._csv(texts).encode()
             if self._dedup_keys is None:
                 export.write_row(segment.segment_id, line)
             else:

@@ -78,9 +78,15 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """What a spreadsheet may run as a formula when a cell starts with it (OWASP's list)."""
 
 
-def escape_formulas(texts: list[str | None]) -> list[str | None]:
-    """Prefix each field text a spreadsheet would run as a formula with `'` (csv_formula_escape)."""
-    return ["'" + text if text and text.startswith(FORMULA_STARTS) else text for text in texts]
+def escape_formulas(values: list[Any]) -> list[Any]:
+    """Prefix each string a spreadsheet would run as a formula with `'` (csv_formula_escape).
+
+    Only strings: a JSON number such as -5 is not a formula and is left alone.
+    """
+    return [
+        "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+        for value in values
+    ]
 
 
 def compile_json_formatter(headers: Sequence[str]) -> Callable[[Sequence[Any]], bytes]:
