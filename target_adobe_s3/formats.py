@@ -208,19 +208,21 @@ def _char_class(*chars: str) -> re.Pattern[str]:
 
 
 def _plain_row(
-    delim: str, empty: str, special: Callable[[str], object]
+    delim: str, null: str, empty: str, special: Callable[[str], object]
 ) -> Callable[[Sequence[str | None]], str]:
     """The fast case of a row formatter: every field non-null and free of special characters.
 
     One join and one scan of the joined line instead of a scan per field; a field holding
     the delimiter shows as one delimiter too many. Returns "" when the row needs the
-    per-field rules (a null, an empty text written otherwise than as nothing, a special
-    character), which the caller then applies.
+    per-field rules (an empty text written otherwise than as nothing, a special character
+    in a field or in the null text), which the caller then applies.
     """
     empty_is_plain = empty == ""
 
     def plain(row: Sequence[str | None]) -> str:
-        if None in row or (not empty_is_plain and "" in row):
+        if None in row:  # the null text is written as it is, like any plain field
+            row = [null if value is None else value for value in row]
+        if not empty_is_plain and "" in row:
             return ""
         line = delim.join(row)  # type: ignore[arg-type]  # no None, checked above
         if line.count(delim) != len(row) - 1 or special(line):
@@ -276,7 +278,7 @@ def compile_row_formatter(dialect: CsvDialect) -> RowFormatter:
             return format_row_quote_all
 
         needs_quotes = _char_class(delim, q, esc, "\r", "\n").search
-        plain = _plain_row(delim, empty, _char_class(q, esc, "\r", "\n").search)
+        plain = _plain_row(delim, null, empty, _char_class(q, esc, "\r", "\n").search)
 
         def format_row_quoted(row: Sequence[str | None]) -> str:
             if line := plain(row):
@@ -303,7 +305,7 @@ def compile_row_formatter(dialect: CsvDialect) -> RowFormatter:
     esc_delim = esc + delim
     esc_cr = esc + "\r"
     esc_lf = esc + "\n"
-    plain = _plain_row(delim, empty, _char_class(esc, "\r", "\n").search)
+    plain = _plain_row(delim, null, empty, _char_class(esc, "\r", "\n").search)
 
     def format_row_unquoted(row: Sequence[str | None]) -> str:
         if line := plain(row):
