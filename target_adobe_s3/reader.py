@@ -16,9 +16,30 @@ import msgspec
 from singer_sdk.contrib.msgspec import MsgSpecReader, decoder
 
 from target_adobe_s3.errors import InputError
-from target_adobe_s3.records import Handler, decode_problem
+from target_adobe_s3.records import Handler, decode_problem, json_type_name
 
 _TYPES = ("SCHEMA", "RECORD", "STATE", "ACTIVATE_VERSION", "BATCH")
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def check_body(message: dict) -> None:
+    """A RECORD's record and a SCHEMA's schema must be objects, a schema with properties.
+
+    Raises:
+        InputError: naming the message type, the stream and the key.
+    """
+    kind = message["type"]
+    key = {"RECORD": "record", "SCHEMA": "schema"}.get(kind)
+    if key is None or key not in message:
+        return
+    body = message[key]
+    where = f"{kind} message for stream '{message.get('stream')}'"
+    if not isinstance(body, dict):
+        raise InputError(f"{where}: '{key}' must be a JSON object, got {json_type_name(body)}")
+    if kind == "SCHEMA" and "properties" not in body:
+        raise InputError(f"{where}: the schema is missing required key(s): properties")
 
 
 class _Envelope(msgspec.Struct):
@@ -50,19 +71,29 @@ class LineReader(MsgSpecReader):
         """Decode one line into a message dict.
 
         Raises:
-            InputError: the line is not a JSON object in UTF-8.
+            InputError: the line is not a JSON object in UTF-8, or not a Singer message
+                whose record or schema is an object.
         """
         try:
             message = decoder.decode(line)
         except UnicodeDecodeError:
             raise InputError("input is not valid UTF-8") from None
+        except RecursionError:
+            raise InputError("not valid JSON (nested too deeply)") from None
         except msgspec.DecodeError as exc:
+            bom = _BOM if isinstance(line, bytes) else _BOM.decode()
+            if line.startswith(bom):  # type: ignore[arg-type]  # bytes with bytes, str with str
+                raise InputError(
+                    "not valid JSON (the line starts with a UTF-8 byte order mark; "
+                    "send UTF-8 without one)"
+                ) from None
             raise InputError(decode_problem(exc)) from None
         if not isinstance(message, dict):
             raise InputError("a Singer message must be a JSON object")
         kind = message.get("type")
         if kind not in _TYPES:
             raise InputError(f"unknown message type {kind!r}; expected one of {', '.join(_TYPES)}")
+        check_body(message)
         return message
 
     @staticmethod
@@ -95,7 +126,7 @@ class LineReader(MsgSpecReader):
                 number += 1
                 try:
                     head = envelope(line)
-                except (msgspec.DecodeError, UnicodeDecodeError, TypeError):
+                except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, TypeError):
                     head = None
                 if head is not None and head.type == "RECORD" and head.record:
                     handler = fast.get(head.stream) if type(head.stream) is str else None

@@ -154,6 +154,8 @@ class RecordDecoder:
                 raise InputError(decode_problem(exc)) from None
             except UnicodeDecodeError:
                 raise InputError("input is not valid UTF-8") from None
+            except RecursionError:
+                raise InputError("not valid JSON (nested too deeply)") from None
             if numbers:
                 self.check_numbers(record)
             if unchecked_keys:
@@ -202,7 +204,11 @@ class RecordDecoder:
             at = match["at"] or "$"
             field = _field(at)
             if field == "(record)":
-                return type_rule(self.stream, field, "object", _GOT.get(match["got"], match["got"]))
+                got = _GOT.get(match["got"], match["got"])
+                return (
+                    f"RECORD message for stream '{self.stream}': 'record' must be a JSON "
+                    f"object, got {got}"
+                )
             declared = self._declared.get(field, match["expected"])
             return type_rule(self.stream, field, declared, _GOT.get(match["got"], match["got"]))
         return f"stream '{self.stream}': a record does not match the stream's schema ({message})"

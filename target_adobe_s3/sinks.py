@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import jsonschema
-from singer_sdk.exceptions import InvalidRecord, MissingKeyPropertiesError
+from singer_sdk.exceptions import InvalidJSONSchema, InvalidRecord, MissingKeyPropertiesError
 from singer_sdk.sinks import RecordSink
 
 from target_adobe_s3.errors import InputError
@@ -46,6 +46,15 @@ def describe_invalid(stream: str, error: BaseException | None) -> str:
         prefix = "" if field == "(record)" else f"{field}."
         return missing_rule(stream, prefix + missing)
     return f"stream '{stream}': field '{field}' breaks the schema's '{error.validator}' rule"
+
+
+def describe_bad_schema(stream: str, error: BaseException | None) -> str:
+    """Say what makes a stream's schema invalid, on one line (the SDK prints the metaschema)."""
+    where = f"SCHEMA message for stream '{stream}' is not a valid JSON Schema"
+    if not isinstance(error, jsonschema.SchemaError):
+        return where
+    path = ".".join(str(p) for p in error.absolute_path)
+    return f"{where}: {error.message}" + (f" (at {path})" if path else "")
 
 
 _COUNT_EVERY = 4096
@@ -87,7 +96,10 @@ class SegmentSink(RecordSink):
         schema: dict,
         key_properties: Sequence[str] | None,
     ) -> None:
-        super().__init__(target, stream_name, schema, key_properties)
+        try:
+            super().__init__(target, stream_name, schema, key_properties)
+        except InvalidJSONSchema as exc:
+            raise InputError(describe_bad_schema(stream_name, exc.__cause__)) from None
         check = bool(target.config.get("validate_records", True))
         self.writer = target.export.stream_writer(stream_name, self.schema, typed=check)
         self.fast: FastRecords | None = None

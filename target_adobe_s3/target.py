@@ -143,7 +143,9 @@ class TargetAdobeS3(Target):
         if isinstance(exc, (InputError, SingerError, SingerSDKError)):
             number = getattr(self.message_reader, "line_number", 0)
             where = f" at input line {number}" if number else ""
-        return f"Export failed{where}: {exc}. No STATE was emitted for undelivered records."
+        text = str(exc).rstrip()
+        text = text.removesuffix(".") if not text.endswith("..") else text
+        return f"Export failed{where}: {text}. No STATE was emitted for undelivered records."
 
     @classmethod
     def get_singer_command(cls) -> click.Command:

@@ -183,7 +183,7 @@ def test_schema_change_that_changes_columns_fails_clearly(
     run = run_target(config, messages, tmp_path)
     assert run.returncode == 1
     assert "input line 4" in run.stderr
-    assert "already has other columns" in run.stderr
+    assert "changed its columns while the file of segment 's1' is open" in run.stderr
     assert objects(s3, config["bucket"]) == {}
 
 
