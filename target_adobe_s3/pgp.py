@@ -4,7 +4,8 @@
 encryption key as gpg does. `EncryptingWriter` writes a binary OpenPGP message to a sink: a
 version 3 public-key encrypted session key packet, then a version 1 symmetrically encrypted
 integrity protected data packet (AES-256, OpenPGP CFB, MDC) around a binary literal data
-packet, both streamed with partial body lengths so memory stays bounded by about one chunk.
+packet, both streamed with partial body lengths so memory stays bounded by about one chunk
+(by under 1 KiB per packet with `eager`).
 """
 
 from __future__ import annotations
@@ -79,19 +80,32 @@ def load_recipient(text: str | bytes, now: datetime | None = None) -> Recipient:
 class _PartialBody:
     """Frame a packet body of unknown length in power-of-two partial chunks (RFC 4880 4.2.2.4).
 
-    Buffers less than one chunk: a full chunk goes out as soon as more data follows it, so
-    the last part, with a definite length, is never a needless empty one.
+    Each partial length is a power of two from 512 octets to `chunk_size`; the last part has
+    a definite length. By default full chunks only: less than one chunk is held, and a full
+    one goes out as soon as more data follows it, so the last part is never a needless empty
+    one. `eager` sends what each write brings at once, in parts of decreasing powers of two,
+    holding back only the last 1 to 512 octets (all of them while there are no more).
     """
 
-    def __init__(self, tag: int, emit: _Emit, chunk_size: int) -> None:
+    def __init__(self, tag: int, emit: _Emit, chunk_size: int, eager: bool = False) -> None:
         self._emit = emit
         self._chunk = chunk_size
+        self._eager = eager
         self._head = bytes([0xC0 | tag, 0xE0 | (chunk_size.bit_length() - 1)])
         self._ctb = self._head[:1]
+        self._started = False
         self._buffer = bytearray()
+
+    @property
+    def held(self) -> int:
+        """Octets held back, not yet emitted."""
+        return len(self._buffer)
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Add body bytes; large writes are framed straight from the caller's buffer."""
+        if self._eager:
+            self._write_eager(data)
+            return
         buffer, chunk = self._buffer, self._chunk
         if len(buffer) + len(data) <= chunk:
             buffer += data
@@ -108,13 +122,35 @@ class _PartialBody:
         buffer += view
 
     def _send(self, part: bytearray | memoryview) -> None:
-        """Emit one partial chunk with its length octet (and the packet tag, first time)."""
+        """Emit one full partial chunk with its length octet (and the packet tag, first time)."""
         self._emit(self._head + part)
         self._head = self._head[-1:]
+        self._started = True
+
+    def _write_eager(self, data: bytes | bytearray | memoryview) -> None:
+        """Emit all but the last 1 to 512 octets held, in one call to `emit`."""
+        held = len(self._buffer) + len(data)
+        ready = held - (held % 512 or 512)
+        if ready <= 0:
+            self._buffer += data
+            return
+        pieces: list[bytes | memoryview] = [] if self._started else [self._ctb]
+        with memoryview(b"".join((self._buffer, data))) as view:
+            pos = 0
+            while pos < ready:
+                size = min(self._chunk, 1 << ((ready - pos).bit_length() - 1))
+                pieces.append(bytes([0xE0 | (size.bit_length() - 1)]))
+                pieces.append(view[pos : pos + size])
+                pos += size
+            frames = b"".join(pieces)
+            pieces.clear()
+            self._buffer = bytearray(view[ready:])  # a new one, as small as what it holds
+        self._started = True
+        self._emit(frames)
 
     def close(self) -> None:
         """Emit the rest with a definite length (zero is fine)."""
-        head = self._ctb if len(self._head) == 2 else b""
+        head = b"" if self._started else self._ctb
         self._emit(head + encode_length(len(self._buffer)) + self._buffer)
         self._buffer = bytearray()
 
@@ -125,6 +161,12 @@ class EncryptingWriter(io.BufferedIOBase):
     Writes the session key packet at once; `close()` finishes the message and closes the
     sink. Leaving a `with` block by an exception, or `abort()`, closes the sink without
     finishing, so a failed export never looks like a complete encrypted file.
+
+    By default each packet goes out in partial chunks of `chunk_size`, so up to a chunk of
+    plaintext and one of ciphertext are held. With `eager`, each write is encrypted and
+    passed to the sink (in one call) before `write` returns, but for under 1 KiB held back
+    per packet: partial lengths are then powers of two from 512 octets to `chunk_size`, as
+    the data allows. Many writers open at once then cost little memory each.
     """
 
     def __init__(
@@ -134,6 +176,8 @@ class EncryptingWriter(io.BufferedIOBase):
         file_name: str,
         mtime: int = 0,
         chunk_size: int = 65536,
+        *,
+        eager: bool = False,
     ) -> None:
         super().__init__()
         if chunk_size < 512 or chunk_size > 1 << 30 or chunk_size & (chunk_size - 1):
@@ -147,17 +191,22 @@ class EncryptingWriter(io.BufferedIOBase):
         cipher = Cipher(algorithms.AES(session_key), CFB(bytes(16)))
         self._encryptor = cipher.encryptor()
         self._mdc = hashlib.sha1()  # noqa: S324 (the MDC is SHA-1 by definition, RFC 4880 5.14)
-        self._seipd = _PartialBody(TAG_SEIPD, sink.write, chunk_size)
+        self._seipd = _PartialBody(TAG_SEIPD, sink.write, chunk_size, eager)
         self._seipd.write(b"\x01")
         prefix = os.urandom(16)
         self._encrypt(prefix + prefix[-2:])
-        self._literal = _PartialBody(TAG_LITERAL, self._encrypt, chunk_size)
+        self._literal = _PartialBody(TAG_LITERAL, self._encrypt, chunk_size, eager)
         self._literal.write(literal_header(file_name, mtime))
 
     def _encrypt(self, plain: bytes | bytearray) -> None:
         """Hash and encrypt plaintext (OpenPGP CFB without resync is CFB with a zero IV)."""
         self._mdc.update(plain)
         self._seipd.write(self._encryptor.update(plain))
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held in memory, not yet given to the sink (plaintext and ciphertext)."""
+        return self._literal.held + self._seipd.held
 
     def writable(self) -> bool:
         """Always True while open."""

@@ -288,3 +288,125 @@ def test_partial_lengths_of_both_packets(
 def test_import_raises_no_deprecation_warning() -> None:
     code = "import target_adobe_s3.pgp"
     subprocess.run([sys.executable, "-W", "error", "-c", code], check=True, cwd=os.getcwd())
+
+
+# --- eager: what each write brings goes out at once, in power-of-two partial lengths --------
+
+
+def encrypt_eager(
+    recipient: Recipient, data: bytes, steps: list[int], sink: Sink | None = None, **kwargs: Any
+) -> tuple[bytes, int, int]:
+    """Encrypt data eagerly in writes of the sizes in `steps` (cycled); returns the message,
+    the most bytes the writer held after a write, and the most sink writes one write caused."""
+    sink = sink or Sink()
+    writer = EncryptingWriter(sink, recipient, "f.bin", mtime=7, eager=True, **kwargs)
+    most_held = most_writes = pos = 0
+    while pos < len(data):
+        step = steps[(pos // 7 + len(data)) % len(steps)] if len(steps) > 1 else steps[0]
+        before = sink.writes
+        assert writer.write(data[pos : pos + step]) == len(data[pos : pos + step])
+        most_held = max(most_held, writer.buffered)
+        most_writes = max(most_writes, sink.writes - before)
+        pos += step
+    writer.close()
+    return sink.data, most_held, most_writes
+
+
+@pytest.mark.parametrize("step", [1, 7, 100, 511, 512, 513, 4096, 16384, 100_000])
+def test_eager_round_trip_holds_under_a_kilobyte_per_packet(
+    gpg_keys: Any, recipients: dict[str, Recipient], step: int
+) -> None:
+    data = payload(200_000 if step > 100 else 20_000)
+    message, most_held, most_writes = encrypt_eager(recipients["cv25519"], data, [step])
+    assert most_held <= 2 * 512  # at most 512 octets per packet layer
+    assert most_writes <= 1  # what a write brings reaches the sink in one call
+    result = gpg_keys.decrypt(message)
+    assert result.ok, result.status
+    assert result.plaintext == data
+
+
+def test_eager_round_trip_in_writes_of_odd_sizes(
+    gpg_keys: Any, recipients: dict[str, Recipient]
+) -> None:
+    data = payload(300_000)
+    message, most_held, _ = encrypt_eager(
+        recipients["rsa_subkey"], data, [1, 3, 511, 513, 1023, 1025, 8191, 65537, 2]
+    )
+    assert most_held <= 1024
+    result = gpg_keys.decrypt(message)
+    assert result.ok, result.status
+    assert result.plaintext == data
+
+
+def check_eager_parts(parts: list[int], chunk: int) -> None:
+    """Partial lengths: powers of two from 512 to the chunk size; the last one definite."""
+    *partials, last = parts
+    assert last >= 0
+    for partial in partials:
+        size = -partial
+        assert 512 <= size <= chunk
+        assert size & (size - 1) == 0
+
+
+EAGER_CASES = [(0, 1, 65536), (511, 100, 65536), (512, 512, 512), (100_000, 3000, 1024),
+               (300_000, 70_000, 65536)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("size", "step", "chunk"), EAGER_CASES)
+def test_eager_partial_lengths_of_both_packets(
+    gpg_keys: Any, recipients: dict[str, Recipient], size: int, step: int, chunk: int
+) -> None:
+    data = payload(size)
+    message, _, _ = encrypt_eager(recipients["cv25519"], data, [step], chunk_size=chunk)
+    proc = gpg_keys.gpg.run(
+        "--status-fd", "2", "--show-session-key", "--decrypt", data=message, check=False
+    )
+    assert proc.stdout == data
+    match = re.search(r"SESSION_KEY 9:([0-9A-F]{64})", proc.stderr.decode())
+    assert match, proc.stderr
+    tag, body, parts, end = read_framed(message, read_framed(message, 0)[3])
+    assert (tag, end) == (18, len(message))
+    check_eager_parts(parts, chunk)
+    cipher = Cipher(algorithms.AES(bytes.fromhex(match.group(1))), CFB(bytes(16))).decryptor()
+    plain = cipher.update(body[1:]) + cipher.finalize()
+    tag, literal, parts, end = read_framed(plain, 18)
+    assert tag == 11
+    check_eager_parts(parts, chunk)
+    assert literal == b"b\x05f.bin" + (7).to_bytes(4, "big") + data
+    assert plain[end:] == b"\xd3\x14" + hashlib.sha1(plain[: end + 2]).digest()
+
+
+def test_eager_list_packets_and_integrity(gpg_keys: Any, recipients: dict[str, Recipient]) -> None:
+    message, _, _ = encrypt_eager(recipients["p256"], payload(100_000), [4000])
+    listing = gpg_keys.gpg.list_packets(message)
+    assert ":pubkey enc packet: version 3" in listing
+    assert "mdc_method: 2" in listing
+    assert 'name="f.bin"' in listing
+    tampered = bytearray(message)
+    tampered[-30] ^= 0x01
+    result = gpg_keys.decrypt(bytes(tampered))
+    assert not result.ok
+
+
+def test_eager_abort_never_finishes(gpg_keys: Any, recipients: dict[str, Recipient]) -> None:
+    sink = Sink()
+    enc = EncryptingWriter(sink, recipients["cv25519"], "x", eager=True)
+    enc.write(payload(50_000))
+    assert len(sink.getvalue()) > 49_000  # already out: only ciphertext reached the sink
+    enc.abort()
+    assert sink.closed
+    assert not gpg_keys.decrypt(sink.data).ok
+
+
+def test_eager_gzip_inside(gpg_keys: Any, recipients: dict[str, Recipient]) -> None:
+    rows = b"".join(b"%d,user%d@example.com\n" % (i, i) for i in range(50_000))
+    sink = Sink()
+    enc = EncryptingWriter(sink, recipients["cv25519"], "name.csv.gz", eager=True)
+    gz = gzip.GzipFile(fileobj=enc, mode="wb", mtime=0)
+    for start in range(0, len(rows), 777):
+        gz.write(rows[start : start + 777])
+    gz.close()
+    enc.close()
+    result = gpg_keys.decrypt(sink.data)
+    assert result.ok, result.status
+    assert gzip.decompress(result.plaintext) == rows
