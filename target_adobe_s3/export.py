@@ -16,7 +16,7 @@ from target_adobe_s3.macros import MacroError, SegmentValues, join_key
 from target_adobe_s3.manifest import Delivered, manifest_bytes, manifest_key
 from target_adobe_s3.rows import StreamWriter
 from target_adobe_s3.spool import Encoding, Part, Spool
-from target_adobe_s3.storage import upload_bytes, upload_file
+from target_adobe_s3.storage import Uploads, upload_bytes
 from target_adobe_s3.summary import SKIP_DUPLICATE, Progress, Tally
 
 if TYPE_CHECKING:
@@ -237,38 +237,56 @@ class Export:
         return planned
 
     def deliver(self) -> list[Delivered]:
-        """Upload every file, then the manifest; returns what is now completely in S3."""
+        """Upload every file (several at a time), then the manifest.
+
+        Returns what is now completely in S3, in upload-plan order. When one upload
+        fails, or the run is stopped (SIGTERM) while they go, the others are told to
+        stop: multipart uploads are aborted, small objects still in flight may land
+        whole (delivery is at least once), and the error is raised.
+        """
         self._drain_dedup()
         self._add_empty_files()
         bucket = self.settings.bucket
-        parts = self.spool.finish()
-        for part, key in self._planned_keys(parts):
-            upload_file(self.client, bucket, key, part.path, options=self.object_options)
-            done = Delivered(
-                part.segment_id,
-                part.segment_name,
-                key,
-                part.rows,
-                part.size,
-                part.sha256,
-                part.number,
-            )
-            self.delivered.append(done)
-            segment = self.tally.segment(part.segment_id, part.segment_name)
-            segment.rows += part.rows
-            segment.files += 1
-            segment.size += part.size
-            self.logger.info(
-                "Delivered s3://%s/%s (%d rows, %d bytes, part %d)",
-                bucket,
-                key,
-                done.rows,
-                done.size,
-                done.part,
-            )
+        planned = self._planned_keys(self.spool.finish())
+        uploads = Uploads(self.client, bucket, self.object_options)
+        results = uploads.start(
+            [(key, part.path) for part, key in planned], self.settings.upload_concurrency
+        )
+        try:
+            for (part, key), result in zip(planned, results, strict=True):
+                result.result()
+                self._delivered(part, key)
+        except BaseException:
+            uploads.stop()
+            raise
         if self.settings.include_manifest:
             self._deliver_manifest()
         return self.delivered
+
+    def _delivered(self, part: Part, key: str) -> None:
+        """Record and log a file that is now completely in S3."""
+        done = Delivered(
+            part.segment_id,
+            part.segment_name,
+            key,
+            part.rows,
+            part.size,
+            part.sha256,
+            part.number,
+        )
+        self.delivered.append(done)
+        segment = self.tally.segment(part.segment_id, part.segment_name)
+        segment.rows += part.rows
+        segment.files += 1
+        segment.size += part.size
+        self.logger.info(
+            "Delivered s3://%s/%s (%d rows, %d bytes, part %d)",
+            self.settings.bucket,
+            key,
+            done.rows,
+            done.size,
+            done.part,
+        )
 
     def _deliver_manifest(self) -> None:
         """Write the manifest after every data file of the run is in S3."""

@@ -190,6 +190,15 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         "counts as failed (and is retried, see retry_max_attempts).",
         examples=[30],
     ),
+    th.Property(
+        "upload_concurrency",
+        th.IntegerType,
+        default=4,
+        title="Upload concurrency",
+        description="Files uploaded at the same time once input ends (each multipart "
+        "upload sends its parts one after another).",
+        examples=[8],
+    ),
     # Segments
     th.Property(
         "segment_id_field",

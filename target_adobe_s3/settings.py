@@ -89,6 +89,7 @@ class Settings:
     include_manifest: bool = False
     export_empty_files: bool = False
     formula_escape: bool = False
+    upload_concurrency: int = 4
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> tuple[Settings | None, list[str]]:
@@ -160,6 +161,7 @@ class Settings:
             ("dedup_memory_mb", dedup_memory),
             ("retry_max_attempts", attempts),
             ("request_timeout", config.get("request_timeout", 60)),
+            ("upload_concurrency", config.get("upload_concurrency", 4)),
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 errors.append(f"{setting}: must be a whole number of at least 1, got {value!r}")
@@ -206,4 +208,5 @@ class Settings:
             include_manifest=bool(config.get("include_manifest", False)),
             export_empty_files=bool(config.get("export_empty_files", False)),
             formula_escape=bool(config.get("csv_formula_escape", False)),
+            upload_concurrency=int(config.get("upload_concurrency") or 4),
         ), []

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import queue
+import threading
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -20,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PART_SIZE",
+    "Uploads",
     "auth_problems",
     "bucket_region",
     "check_bucket",
@@ -195,16 +199,27 @@ def upload_file(
     path: Path,
     *,
     options: Mapping[str, str] | None = None,
+    stop: threading.Event | None = None,
 ) -> None:
     """Upload a file so that the key shows either nothing or the whole file.
 
     Small files use one PutObject. Larger ones use a multipart upload that is
-    completed last and aborted on any failure or interruption. `options` (see
-    `object_options`) go with the PutObject or the CreateMultipartUpload.
+    completed last and aborted on any failure or interruption, or when `stop` is set
+    (checked before each request: the run failed or was stopped in another thread).
+    `options` (see `object_options`) go with the PutObject or the CreateMultipartUpload.
+
+    Raises:
+        DeliveryError: S3 refused, the attempts ran out, or `stop` was set.
     """
     where = f"uploading s3://{bucket}/{key}"
     extra: dict[str, Any] = dict(options or {})
     size = path.stat().st_size
+
+    def check_stop() -> None:
+        if stop is not None and stop.is_set():
+            raise DeliveryError(f"{where} stopped: another upload failed or the run was stopped")
+
+    check_stop()
     with s3_errors(where):
         if size <= PART_SIZE:
             with path.open("rb") as body:
@@ -217,11 +232,13 @@ def upload_file(
             with path.open("rb") as body:
                 number = 1
                 while chunk := body.read(PART_SIZE):
+                    check_stop()
                     etag = client.upload_part(
                         Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=chunk
                     )["ETag"]
                     parts.append({"ETag": etag, "PartNumber": number})
                     number += 1
+            check_stop()
             client.complete_multipart_upload(
                 Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
             )
@@ -229,6 +246,67 @@ def upload_file(
         with contextlib.suppress(Exception):
             client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
         raise
+
+
+class Uploads:
+    """Several `upload_file`s at once, on daemon threads, that one `stop` ends together.
+
+    Daemon threads, so that a run stopped by SIGTERM exits at once instead of waiting for
+    a request that hangs: `stop` aborts, from the calling thread, the multipart uploads
+    that were under way, and their threads die with the process.
+    """
+
+    def __init__(
+        self, client: S3Client, bucket: str, options: Mapping[str, str] | None = None
+    ) -> None:
+        self.client = client
+        self.bucket = bucket
+        self.options = dict(options or {})
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._under_way: set[str] = set()
+
+    def start(self, files: list[tuple[str, Path]], workers: int) -> list[Future[None]]:
+        """Start uploading (key, path) pairs, `workers` at a time; one future per pair."""
+        results: list[Future[None]] = [Future() for _ in files]
+        jobs: queue.SimpleQueue[int] = queue.SimpleQueue()
+        for index in range(len(files)):
+            jobs.put(index)
+
+        def work() -> None:
+            while not self._stop.is_set():
+                try:
+                    index = jobs.get_nowait()
+                except queue.Empty:
+                    return
+                key, path = files[index]
+                if not results[index].set_running_or_notify_cancel():
+                    continue
+                with self._lock:
+                    self._under_way.add(key)
+                try:
+                    upload_file(
+                        self.client, self.bucket, key, path, options=self.options, stop=self._stop
+                    )
+                except BaseException as exc:  # handed to the caller through the future
+                    results[index].set_exception(exc)
+                else:
+                    results[index].set_result(None)
+                finally:
+                    with self._lock:
+                        self._under_way.discard(key)
+
+        for number in range(max(1, min(workers, len(files)))):
+            threading.Thread(target=work, name=f"upload-{number + 1}", daemon=True).start()
+        return results
+
+    def stop(self) -> None:
+        """Start no more uploads and abort the multipart uploads under way."""
+        self._stop.set()
+        with self._lock:
+            keys = sorted(self._under_way)
+        for key in keys:
+            _abort_other_uploads(self.client, self.bucket, key, keep=None)
 
 
 def _start_upload(client: S3Client, bucket: str, key: str, extra: Mapping[str, Any]) -> str:
