@@ -69,6 +69,8 @@ class Export:
         self.object_options = dict(object_options or {})
         self.format_row = compile_row_formatter(settings.dialect)
         self.spool = Spool(settings.temp_dir, Encoding(settings.compression, settings.recipient))
+        for stale in self.spool.stale_removed:
+            logger.warning("Removed %s, left by an earlier run that was killed", stale)
         self.extension = extension(settings)
         self.tally = Tally()
         self.progress = Progress(logger)

@@ -18,8 +18,12 @@ import errno
 import hashlib
 import io
 import os
+import re
 import shutil
+import socket
+import stat
 import tempfile
+import time
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -276,12 +280,69 @@ class Part:
                 self._stack.abort()
 
 
+_PREFIX = "target-adobe-s3-"
+STALE_AFTER = 600.0
+"""Seconds without a change before a dead run's spool directory is removed."""
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname())[:40] or "host"
+
+
+def _owner_prefix() -> str:
+    """`target-adobe-s3-<host>-<pid>-`: which run owns a spool directory."""
+    return f"{_PREFIX}{_host()}-{os.getpid()}-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale(parent: Path, now: float | None = None) -> list[Path]:
+    """Remove spool directories that killed runs (SIGKILL, power loss) left in `parent`.
+
+    Only directories of this user, named for this host, whose process is gone and in
+    which nothing changed for `STALE_AFTER` seconds: a run in another container (its
+    pids are not ours to judge) or one still writing is never touched. Returns the
+    directories removed.
+    """
+    now = time.time() if now is None else now
+    pattern = re.compile(re.escape(f"{_PREFIX}{_host()}-") + r"(\d+)-[^/]+$")
+    removed: list[Path] = []
+    try:
+        candidates = list(parent.iterdir())
+    except OSError:
+        return removed
+    for path in candidates:
+        match = pattern.match(path.name)
+        if match is None or int(match.group(1)) == os.getpid() or _alive(int(match.group(1))):
+            continue
+        try:
+            info = path.lstat()
+            if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+                continue
+            newest = max([info.st_mtime, *(p.lstat().st_mtime for p in path.rglob("*"))])
+        except OSError:
+            continue
+        if now - newest >= STALE_AFTER:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 class Spool:
     """All parts of a run, in a private directory (0700) that `remove` deletes."""
 
     def __init__(self, parent: str | None = None, encoding: Encoding | None = None) -> None:
         raise_open_file_limit()
-        self.directory = Path(tempfile.mkdtemp(prefix="target-adobe-s3-", dir=parent))
+        self.stale_removed = remove_stale(Path(parent or tempfile.gettempdir()))
+        self.directory = Path(tempfile.mkdtemp(prefix=_owner_prefix(), dir=parent))
         os.chmod(self.directory, 0o700)
         # Removed even when the owner forgets (e.g. an embedding program that never
         # reaches end of input): at garbage collection or interpreter exit.

@@ -13,12 +13,14 @@ import os
 import signal
 import stat
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from target_adobe_s3.spool import STALE_AFTER
 from target_adobe_s3.storage import PART_SIZE
 from tests.faultproxy import FaultProxy, Rule
 from tests.helpers import (
@@ -122,8 +124,17 @@ def test_sigkill_mid_upload_leaves_nothing_partial_and_a_rerun_delivers(
     assert rerun.stdout_lines == [json.dumps(STATE)]
     found = assert_every_object_complete(s3, bucket)
     assert rows_by_segment(found) == SENT
-    assert list(spool_dir.iterdir()) == [stale]  # the re-run neither reuses nor removes it
+    assert list(spool_dir.iterdir()) == [stale]  # too recent to judge: it is left alone
     assert open_uploads(s3, bucket) == [BIG_KEY]  # the killed run's upload is still open
+
+    # Ten minutes on, the next run removes what the killed one left, and says so.
+    old = time.time() - STALE_AFTER - 1
+    for path in [stale, *stale.iterdir()]:
+        os.utime(path, (old, old))
+    later = run_target({**via_proxy, "request_timeout": 10}, INPUT, tmp_path)
+    assert later.returncode == 0, later.stderr
+    assert f"Removed {stale}, left by an earlier run that was killed" in later.stderr
+    assert list(spool_dir.iterdir()) == []
 
 
 def test_sigterm_mid_upload_aborts_it(

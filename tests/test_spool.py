@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import random
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from target_adobe_s3 import spool as spool_module
 from target_adobe_s3.pgp import load_recipient
 from target_adobe_s3.spool import GZIP_CHUNK, GZIP_HISTORY, PENDING, Encoding, Spool
 
@@ -261,3 +264,44 @@ def test_a_buffer_grows_with_its_part_then_stays_the_same(spools: Spools, name: 
     for row in rows[1000:]:
         part.write(row, rows=1)
         assert part.buffered == full  # never shrunk nor grown again: no churn in the heap
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def _leave(parent: Path, name: str, age: float) -> Path:
+    path = parent / name
+    path.mkdir(mode=0o700)
+    (path / "part-000001-x").write_bytes(b"rows")
+    old = time.time() - age
+    for item in (path / "part-000001-x", path):
+        os.utime(item, (old, old))
+    return path
+
+
+def test_stale_spool_directories_of_dead_runs_are_removed(tmp_path: Path) -> None:
+    host = spool_module._host()
+    dead = _dead_pid()
+    stale = _leave(tmp_path, f"target-adobe-s3-{host}-{dead}-abc", spool_module.STALE_AFTER + 5)
+    recent = _leave(tmp_path, f"target-adobe-s3-{host}-{dead}-def", 5)
+    alive = _leave(tmp_path, f"target-adobe-s3-{host}-{os.getppid()}-ghi", 10_000)
+    other_host = _leave(tmp_path, f"target-adobe-s3-elsewhere-{dead}-jkl", 10_000)
+    not_ours = _leave(tmp_path, f"other-tool-{host}-{dead}-mno", 10_000)
+    assert spool_module.remove_stale(tmp_path) == [stale]
+    assert sorted(tmp_path.iterdir()) == sorted([recent, alive, other_host, not_ours])
+
+
+def test_a_new_spool_names_its_owner_and_clears_stale_ones(tmp_path: Path) -> None:
+    stale = _leave(
+        tmp_path, f"target-adobe-s3-{spool_module._host()}-{_dead_pid()}-x", spool_module.STALE_AFTER + 5
+    )
+    new = spool_module.Spool(str(tmp_path))
+    try:
+        assert new.stale_removed == [stale]
+        assert new.directory.name.startswith(f"target-adobe-s3-{spool_module._host()}-{os.getpid()}-")
+        assert spool_module.remove_stale(tmp_path) == []  # a live run's directory is never touched
+    finally:
+        new.remove()
