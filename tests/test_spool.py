@@ -296,12 +296,16 @@ def test_stale_spool_directories_of_dead_runs_are_removed(tmp_path: Path) -> Non
 
 def test_a_new_spool_names_its_owner_and_clears_stale_ones(tmp_path: Path) -> None:
     stale = _leave(
-        tmp_path, f"target-adobe-s3-{spool_module._host()}-{_dead_pid()}-x", spool_module.STALE_AFTER + 5
+        tmp_path,
+        f"target-adobe-s3-{spool_module._host()}-{_dead_pid()}-x",
+        spool_module.STALE_AFTER + 5,
     )
     new = spool_module.Spool(str(tmp_path))
     try:
         assert new.stale_removed == [stale]
-        assert new.directory.name.startswith(f"target-adobe-s3-{spool_module._host()}-{os.getpid()}-")
+        assert new.directory.name.startswith(
+            f"target-adobe-s3-{spool_module._host()}-{os.getpid()}-"
+        )
         assert spool_module.remove_stale(tmp_path) == []  # a live run's directory is never touched
     finally:
         new.remove()
