@@ -337,7 +337,8 @@ def machine(commit: str | None) -> str:
         if line.startswith("MemTotal:"):
             ram = f"{int(line.split()[1]) / 1024 / 1024:.0f} GiB"
     if commit:
-        measured = f"target_adobe_s3/ of commit {commit}"
+        last = git("log", "-1", "--format=%h", commit, "--", "target_adobe_s3")
+        measured = f"target_adobe_s3/ of commit {commit} (last changed in {last})"
     else:
         dirty = git("status", "--porcelain", "--", "target_adobe_s3")
         measured = f"working tree at commit {git('rev-parse', '--short', 'HEAD') or '?'}" + (
