@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import queue
 import threading
 from collections.abc import Iterator, Mapping
@@ -18,6 +19,8 @@ from target_adobe_s3.auth import DEFAULT_REGION, auth_problems, make_session
 from target_adobe_s3.errors import DeliveryError
 
 if TYPE_CHECKING:
+    from typing import IO
+
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import CompletedPartTypeDef
 
@@ -192,6 +195,49 @@ def upload_bytes(
         client.put_object(Bucket=bucket, Key=key, Body=data, **extra)
 
 
+class FileSlice(io.RawIOBase):
+    """A seekable window on an open file: one multipart part, read as botocore asks.
+
+    botocore reads a body in small blocks (checksum, then the request) and seeks back to
+    retry, so a part never has to sit whole in memory: with several uploads at once,
+    8 MiB parts each read into a bytes object would dominate the process's memory.
+    """
+
+    def __init__(self, file: io.BufferedReader, start: int, length: int) -> None:
+        super().__init__()
+        self._file = file
+        self._start = start
+        self._length = length
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._length}[whence]
+        self._position = max(0, min(self._length, base + offset))
+        return self._position
+
+    def __len__(self) -> int:
+        return self._length
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        wanted = min(len(view), self._length - self._position)
+        if wanted <= 0:
+            return 0
+        self._file.seek(self._start + self._position)
+        count = self._file.readinto(view[:wanted]) or 0
+        self._position += count
+        return count
+
+
 def upload_file(
     client: S3Client,
     bucket: str,
@@ -222,22 +268,25 @@ def upload_file(
     check_stop()
     with s3_errors(where):
         if size <= PART_SIZE:
-            with path.open("rb") as body:
-                client.put_object(Bucket=bucket, Key=key, Body=body, **extra)
+            with path.open("rb") as whole:
+                client.put_object(Bucket=bucket, Key=key, Body=whole, **extra)
             return
         upload_id = _start_upload(client, bucket, key, extra)
     try:
         with s3_errors(where):
             parts: list[CompletedPartTypeDef] = []
-            with path.open("rb") as body:
-                number = 1
-                while chunk := body.read(PART_SIZE):
+            with path.open("rb") as file:
+                for number, start in enumerate(range(0, size, PART_SIZE), start=1):
                     check_stop()
+                    part = FileSlice(file, start, min(PART_SIZE, size - start))
                     etag = client.upload_part(
-                        Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=chunk
+                        Bucket=bucket,
+                        Key=key,
+                        UploadId=upload_id,
+                        PartNumber=number,
+                        Body=cast("IO[bytes]", part),
                     )["ETag"]
                     parts.append({"ETag": etag, "PartNumber": number})
-                    number += 1
             check_stop()
             client.complete_multipart_upload(
                 Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
