@@ -293,10 +293,11 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
     th.Property(
         "dedup_memory_mb",
         th.IntegerType,
-        default=16,
+        default=4,
         title="Dedup memory (MiB)",
         description="Memory the deduplication may hold before it spills sorted runs to "
-        "temp files (encrypted when pgp_public_key is set).",
+        "temp files (encrypted when pgp_public_key is set). Counted approximately: the "
+        "process grows by up to about twice this.",
         examples=[256],
     ),
     # File format
