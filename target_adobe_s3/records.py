@@ -10,13 +10,18 @@ received: strings stay strings (date-times are not parsed), numbers keep their d
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypedDict, Union
 
 import msgspec
 from singer_sdk.exceptions import MissingKeyPropertiesError
-from typing_extensions import Required
+
+if sys.version_info >= (3, 11):
+    from typing import Required
+else:  # pragma: no cover
+    from typing_extensions import Required
 
 from target_adobe_s3.errors import InputError
 
