@@ -16,7 +16,7 @@ import msgspec
 from singer_sdk.contrib.msgspec import MsgSpecReader, decoder
 
 from target_adobe_s3.errors import InputError
-from target_adobe_s3.records import Handler, decode_problem, json_type_name
+from target_adobe_s3.records import Handler, LineHandler, decode_problem, json_type_name
 
 _TYPES = ("SCHEMA", "RECORD", "STATE", "ACTIVATE_VERSION", "BATCH")
 
@@ -65,6 +65,8 @@ class LineReader(MsgSpecReader):
         self.line_number = 0
         self.fast: dict[str, Handler] = {}
         """Fast handlers by stream name (set by the target as sinks are made)."""
+        self.fast_lines: dict[str, LineHandler] = {}
+        """Whole-line fast handlers by stream name: the last stream's is tried first."""
         self.fast_records = 0
 
     def deserialize_json(self, line: str | bytes) -> dict:
@@ -117,13 +119,17 @@ class LineReader(MsgSpecReader):
         stats: Counter[str] = Counter()
         source = file_input if file_input is not None else sys.stdin
         lines: Iterable[Any] = getattr(source, "buffer", source)
-        fast = self.fast
+        fast, fast_lines = self.fast, self.fast_lines
         envelope = _ENVELOPE.decode
         number = self.line_number
         records = 0
+        last: LineHandler | None = None  # the last fast stream's whole-line handler
         try:
             for line in lines:
                 number += 1
+                if last is not None and last(line):
+                    records += 1
+                    continue
                 try:
                     head = envelope(line)
                 except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, TypeError):
@@ -133,10 +139,12 @@ class LineReader(MsgSpecReader):
                     if handler is not None:
                         handler(head.record)
                         records += 1
+                        last = fast_lines.get(head.stream)
                         continue
                 if head is None and not line.strip():
                     continue
                 self.line_number = number
+                last = None  # a SCHEMA may replace the stream's sink
                 message = self.deserialize_json(line)
                 kind = message["type"]
                 callbacks[kind](message)

@@ -37,6 +37,8 @@ _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
 }
 Handler = Callable[[bytes], None]
 """Takes one record's JSON bytes (the fast path's per-stream entry point)."""
+LineHandler = Callable[[bytes], bool]
+"""Takes a whole line; False when it is not a valid RECORD of its stream (see compile_line)."""
 
 _COMPOSITE = ("anyOf", "oneOf", "allOf", "not", "if", "$ref")
 _GOT = {
@@ -138,6 +140,9 @@ class RecordDecoder:
             fields[name] = Required[Any]
         shape: Any = TypedDict("Record", fields, total=False) if check else dict  # type: ignore[operator]
         self._decode = msgspec.json.Decoder(shape, float_hook=Decimal).decode
+        self._message = msgspec.defstruct(
+            "RecordMessage", [("type", str), ("stream", str), ("record", shape)]
+        )
         self._checked = check
         self._numbers = tuple(numbers)
 
@@ -168,6 +173,36 @@ class RecordDecoder:
             write(record)
 
         return handle
+
+    def compile_line(self, write: Callable[[dict[str, Any]], None]) -> LineHandler:
+        """A function for a whole RECORD line of this stream, decoded in one pass.
+
+        It returns False, having written nothing, for any line it cannot take whole (not
+        a RECORD of this stream, or not valid): the caller then takes the general path,
+        which reports what is wrong. Streams come in long runs, so the reader tries the
+        last stream's line handler first.
+        """
+        decode = msgspec.json.Decoder(self._message, float_hook=Decimal).decode
+        stream, numbers = self.stream, self._numbers
+        unchecked_keys = self.key_properties and not self._checked
+        failures = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+
+        def handle_line(line: bytes) -> bool:
+            try:
+                message: Any = decode(line)
+            except failures:
+                return False
+            if message.type != "RECORD" or message.stream != stream:
+                return False
+            record = message.record
+            if numbers:
+                self.check_numbers(record)
+            if unchecked_keys:
+                self.check_keys(record)
+            write(record)
+            return True
+
+        return handle_line
 
     def __call__(self, data: bytes) -> dict[str, Any]:
         """The record as a checked dict (see `compile`)."""

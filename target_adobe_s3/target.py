@@ -87,7 +87,9 @@ class TargetAdobeS3(Target):
         if (old := self.fast_streams.get(stream_name)) is not None:
             old.flush()
         self.fast_streams[stream_name] = fast
-        self.message_reader.fast[stream_name] = fast.handle  # type: ignore[attr-defined]
+        reader = self.message_reader
+        reader.fast[stream_name] = fast.handle  # type: ignore[attr-defined]
+        reader.fast_lines[stream_name] = fast.handle_line  # type: ignore[attr-defined]
 
     def _flush_fast_counts(self) -> None:
         for fast in self.fast_streams.values():

@@ -268,3 +268,25 @@ def test_a_missing_key_property_is_named_on_every_path(
     assert run.returncode == 1
     assert "stream 'members': key property 'visits' is missing from a record" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_a_new_schema_takes_over_the_stream_at_once(config: dict, s3: Any, tmp_path: Path) -> None:
+    """The reader tries the last stream's whole-line decoder first; a SCHEMA must end that."""
+    loose = {"type": "object", "properties": {"segment_id": {"type": "string"}, "n": {}}}
+    strict = {
+        "type": "object",
+        "properties": {"segment_id": {"type": "string"}, "n": {"type": "integer"}},
+    }
+    messages = [
+        schema_message("members", loose),
+        record_message("members", {"segment_id": "s", "n": "text is fine here"}),
+        record_message("members", {"segment_id": "s", "n": "and here"}),
+        schema_message("members", strict),
+        record_message("members", {"segment_id": "s", "n": "not any more"}),
+    ]
+    run = run_target(config, messages, tmp_path)
+    assert run.returncode == 1
+    assert (
+        "input line 5: stream 'members': field 'n' should be of type integer, got string"
+        in run.stderr
+    )
