@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import msgspec
 from singer_sdk.contrib.msgspec import MsgSpecReader, decoder
@@ -22,6 +22,8 @@ _TYPES = ("SCHEMA", "RECORD", "STATE", "ACTIVATE_VERSION", "BATCH")
 
 
 _BOM = b"\xef\xbb\xbf"
+_TELL_EVERY = 1024
+"""Records the reader takes on the one-pass path before it counts them to their stream."""
 
 
 def check_body(message: dict) -> None:
@@ -40,6 +42,15 @@ def check_body(message: dict) -> None:
         raise InputError(f"{where}: '{key}' must be a JSON object, got {json_type_name(body)}")
     if kind == "SCHEMA" and "properties" not in body:
         raise InputError(f"{where}: the schema is missing required key(s): properties")
+
+
+class FastLines(Protocol):
+    """A stream's whole-line handler and the count of the records it took."""
+
+    decode_line: LineHandler
+
+    def add(self, count: int) -> None:
+        """Count `count` more records of the stream."""
 
 
 class _Envelope(msgspec.Struct):
@@ -65,9 +76,8 @@ class LineReader(MsgSpecReader):
         self.line_number = 0
         self.fast: dict[str, Handler] = {}
         """Fast handlers by stream name (set by the target as sinks are made)."""
-        self.fast_lines: dict[str, LineHandler] = {}
+        self.fast_lines: dict[str, FastLines] = {}
         """Whole-line fast handlers by stream name: the last stream's is tried first."""
-        self.fast_records = 0
 
     def deserialize_json(self, line: str | bytes) -> dict:
         """Decode one line into a message dict.
@@ -110,6 +120,17 @@ class LineReader(MsgSpecReader):
             keys = ", ".join(sorted(missing))
             raise InputError(f"{kind} message is missing required key(s): {keys}")
 
+    def _dispatch(
+        self, line: Any, callbacks: dict[str, Callable[[dict], None]], stats: Counter[str]
+    ) -> None:
+        """Decode a line the fast path did not take and hand it to its callback."""
+        if not line.strip():
+            return
+        message = self.deserialize_json(line)
+        kind = message["type"]
+        callbacks[kind](message)
+        stats[kind] += 1
+
     def process_lines(
         self,
         file_input: IO[Any] | None,
@@ -123,13 +144,23 @@ class LineReader(MsgSpecReader):
         envelope = _ENVELOPE.decode
         number = self.line_number
         records = 0
-        last: LineHandler | None = None  # the last fast stream's whole-line handler
+        last: FastLines | None = None  # the last fast stream: its lines are tried first
+        last_line: LineHandler | None = None
+        taken = 0  # records `last` took and has not yet been told of
         try:
             for line in lines:
                 number += 1
-                if last is not None and last(line):
-                    records += 1
+                if last_line is not None and last_line(line):
+                    taken += 1
+                    if taken == _TELL_EVERY:
+                        last.add(taken)  # type: ignore[union-attr]  # set with last_line
+                        records += taken
+                        taken = 0
                     continue
+                if taken:
+                    last.add(taken)  # type: ignore[union-attr]
+                    records += taken
+                    taken = 0
                 try:
                     head = envelope(line)
                 except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, TypeError):
@@ -140,17 +171,15 @@ class LineReader(MsgSpecReader):
                         handler(head.record)
                         records += 1
                         last = fast_lines.get(head.stream)
+                        last_line = None if last is None else last.decode_line
                         continue
-                if head is None and not line.strip():
-                    continue
+                last = last_line = None  # a SCHEMA may replace the stream's sink
                 self.line_number = number
-                last = None  # a SCHEMA may replace the stream's sink
-                message = self.deserialize_json(line)
-                kind = message["type"]
-                callbacks[kind](message)
-                stats[kind] += 1
+                self._dispatch(line, callbacks, stats)
         finally:
+            if taken and last is not None:
+                last.add(taken)
+                records += taken
             self.line_number = number
-            self.fast_records += records
             stats["RECORD"] += records
         return stats

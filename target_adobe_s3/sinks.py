@@ -68,23 +68,19 @@ class FastRecords:
         self.sink = sink
         self.pending = 0
         self._decode = decoder.compile(sink.writer.write)
-        self._decode_line = decoder.compile_line(sink.writer.write)
+        self.decode_line = decoder.compile_line(sink.writer.write)
+        """Whole-line handler; the reader counts what it takes and calls `add`."""
 
     def handle(self, data: bytes) -> None:
         """Write one record's rows; now and then, count them for the SDK."""
         self._decode(data)
-        self.pending += 1
-        if self.pending >= _COUNT_EVERY:
-            self.flush()
+        self.add(1)
 
-    def handle_line(self, line: bytes) -> bool:
-        """Write a whole RECORD line of this stream; False (nothing done) for any other."""
-        if not self._decode_line(line):
-            return False
-        self.pending += 1
+    def add(self, count: int) -> None:
+        """Count records handled; every few thousand, pass the count on to the SDK."""
+        self.pending += count
         if self.pending >= _COUNT_EVERY:
             self.flush()
-        return True
 
     def flush(self) -> None:
         """Add the records handled since the last flush to the sink's counts and metrics."""

@@ -89,7 +89,7 @@ class TargetAdobeS3(Target):
         self.fast_streams[stream_name] = fast
         reader = self.message_reader
         reader.fast[stream_name] = fast.handle  # type: ignore[attr-defined]
-        reader.fast_lines[stream_name] = fast.handle_line  # type: ignore[attr-defined]
+        reader.fast_lines[stream_name] = fast  # type: ignore[attr-defined]
 
     def _flush_fast_counts(self) -> None:
         for fast in self.fast_streams.values():

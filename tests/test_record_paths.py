@@ -7,17 +7,21 @@ without checks. Every scenario runs through all three and the objects must be eq
 
 from __future__ import annotations
 
+import io
 import random
+from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from target_adobe_s3.target import TargetAdobeS3
 from tests.helpers import (
     export_and_take,
     record_message,
     run_target,
     schema_message,
+    singer_text,
     state_message,
 )
 
@@ -290,3 +294,19 @@ def test_a_new_schema_takes_over_the_stream_at_once(config: dict, s3: Any, tmp_p
         "input line 5: stream 'members': field 'n' should be of type integer, got string"
         in run.stderr
     )
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_every_path_counts_every_record(
+    path: str, config: dict, s3: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The fast path counts in batches; the totals are the SDK path's."""
+    messages = flat_messages(5000)
+    target = TargetAdobeS3(config={**config, **PATHS[path]})
+    with redirect_stdout(io.StringIO()):
+        counts = target.process_lines(io.StringIO(singer_text(messages)))
+        target.process_endofpipe()
+    assert counts["RECORD"] == 5000
+    (sink,) = target._sinks_active.values()
+    assert (sink._total_records_read, sink.record_counter_metric.value) == (5000, 5000)
+    assert target.export.progress.records == 5000
