@@ -15,7 +15,13 @@ from singer_sdk.exceptions import InvalidJSONSchema, InvalidRecord, MissingKeyPr
 from singer_sdk.sinks import RecordSink
 
 from target_adobe_s3.errors import InputError
-from target_adobe_s3.records import RecordDecoder, missing_key_rule, missing_rule, type_rule
+from target_adobe_s3.records import (
+    RecordDecoder,
+    json_type_name,
+    missing_key_rule,
+    missing_rule,
+    type_rule,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -29,18 +35,7 @@ def describe_invalid(stream: str, error: BaseException | None) -> str:
         return f"stream '{stream}': a record does not match the stream's schema"
     field = ".".join(str(p) for p in error.absolute_path) or "(record)"
     if error.validator == "type":
-        found = type(error.instance).__name__
-        names = {
-            "str": "string",
-            "int": "integer",
-            "float": "number",
-            "Decimal": "number",
-            "bool": "boolean",
-            "dict": "object",
-            "list": "array",
-            "NoneType": "null",
-        }
-        return type_rule(stream, field, error.validator_value, names.get(found, found))
+        return type_rule(stream, field, error.validator_value, json_type_name(error.instance))
     if error.validator == "required":
         missing = error.message.split("'")[1] if error.message.count("'") >= 2 else "?"
         prefix = "" if field == "(record)" else f"{field}."
