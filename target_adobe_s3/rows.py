@@ -115,6 +115,21 @@ class StreamWriter:
         self.header = tuple(column.header for column in columns)
         self.stream_name = stream_name
         texts = text_columns(columns, schema) if typed else [False] * len(columns)
+        # Fanned-out rows: where each column of the member's segment fields is (0 id,
+        # 1 name, 2 status, 3 qualification time); their values come from the map, unchecked.
+        fields = (
+            settings.segment_id_field,
+            settings.segment_name_field,
+            settings.segment_status_field,
+            settings.qualification_time_field,
+        )
+        self._segment_columns = [
+            (i, fields.index(c.path[0]))
+            for i, c in enumerate(columns)
+            if self._fan_out and len(c.path) == 1 and c.path[0] in fields
+        ]
+        for i, _ in self._segment_columns:
+            texts[i] = False
         self._convert = [i for i, is_text in enumerate(texts) if not is_text]
         self._export = export
         self._settings = settings
@@ -128,6 +143,10 @@ class StreamWriter:
         self._json = compile_json_formatter(self.header) if settings.file_type == "json" else None
         self._csv = export.format_row
         self._escape = settings.formula_escape and self._json is None
+        # Mandatory fields and dedup keys read the row as the member sees it.
+        self._needs_row = self._fan_out and (
+            self._mandatory is not None or self._dedup_keys is not None
+        )
         # Field texts: what a CSV row is made of, and what dedup's tie-break compares.
         self._texts = self._json is None or self._dedup_keys is not None
         self._known: set[str] = set()
@@ -214,26 +233,43 @@ class StreamWriter:
             export.tally.without_membership += 1
             return
         mode = self._settings.export_mode
+        # A fanned-out record's columns are the same for each of its members but the
+        # segment's own: read them once, then fill in each member's.
+        base = self._get(record) if self._fan_out else None
         for member in members:
             segment = member.segment
             if not keeps(mode, member.status):
                 export.tally.skip(segment.segment_id, segment.segment_name, SKIP_EXITED)
                 continue
-            row = self._overlay(record, member)
+            row = self._overlay(record, member) if self._needs_row else record
             if self._mandatory is not None and (missing := self._missing(row)):
                 export.tally.skip(segment.segment_id, segment.segment_name, skip_missing(missing))
                 continue
             if segment.segment_id not in self._known:
                 export.register(segment, self.stream_name, self.header)
                 self._known.add(segment.segment_id)
-            values = self._get(row)
+            if base is None:
+                values = self._get(row)
+            else:
+                values = base.copy()
+                member_values = (
+                    segment.segment_id,
+                    segment.segment_name,
+                    member.status,
+                    member.qualified_at,
+                )
+                for index, which in self._segment_columns:
+                    values[index] = member_values[which]
             if self._escape:
                 values = escape_formulas(values)
-            texts = [to_text(value) for value in values] if self._texts else []
+            texts = values if self._json is None else list(values)
+            if self._texts:
+                for i in self._convert:
+                    texts[i] = to_text(texts[i])
             line = self._json(values) if self._json else self._csv(texts).encode()
             if self._dedup_keys is None:
                 export.write_row(segment.segment_id, line)
             else:
-                key = tuple(to_text(v) or "" for v in self._dedup_keys(row))
-                compare = tuple(text or "" for text in texts)
+                key = tuple([to_text(v) or "" for v in self._dedup_keys(row)])
+                compare = tuple([text or "" for text in texts])
                 export.dedup_row(segment.segment_id, key, member.qualified_at, compare, line)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from target_adobe_s3.errors import InputError
 
@@ -72,8 +72,13 @@ class SegmentRouting:
                     problem = f"must be a string or an integer, got {_json_type(raw_id)}"
                 raise InputError(f"stream '{stream}': segment id field '{id_field}' {problem}")
             name = _as_text(record.get(name_field)) if name_field else None
-            return Segment(segment_id, name or names.get(segment_id, segment_id))
+            name = name or names.get(segment_id, segment_id)
+            segment = known.get((segment_id, name))
+            if segment is None:
+                segment = known[segment_id, name] = Segment(segment_id, name)
+            return segment
 
+        known: dict[tuple[str, str], Segment] = {}
         return route
 
 
@@ -93,9 +98,11 @@ def routing_for(
     )
 
 
-@dataclass(frozen=True)
-class Member:
-    """One row's membership: the segment, the status and when the member qualified."""
+class Member(NamedTuple):
+    """One row's membership: the segment, the status and when the member qualified.
+
+    A named tuple: records with a membership map make several of these each.
+    """
 
     segment: Segment
     status: str | None = None
@@ -141,29 +148,37 @@ def map_members(
     def bad(what: str) -> InputError:
         return InputError(f"stream '{stream}': field '{membership_field}' {what}")
 
+    segments: dict[str, Segment] = {}  # one Segment per id, however many rows name it
+
+    def segment_for(segment_id: str) -> Segment:
+        segment = segments.get(segment_id)
+        if segment is None:
+            segment = segments[segment_id] = Segment(segment_id, names.get(segment_id, segment_id))
+        return segment
+
     def members(record: Mapping[str, Any]) -> list[Member]:
         membership = record.get(membership_field)
         if membership is None:
             return []
-        if not isinstance(membership, Mapping):
+        if type(membership) is not dict and not isinstance(membership, Mapping):
             raise bad(f"must be an object, got {_json_type(membership)}")
         found: list[Member] = []
-        for namespace, segments in membership.items():
-            if segments is None:
+        for namespace, entries in membership.items():
+            if entries is None:
                 continue
-            if not isinstance(segments, Mapping):
+            if type(entries) is not dict and not isinstance(entries, Mapping):
                 raise bad(f"namespace '{namespace}' must map segment ids to objects")
-            for segment_id, entry in segments.items():
+            for segment_id, entry in entries.items():
                 if not segment_id:
                     raise bad(f"namespace '{namespace}' has an empty segment id")
                 details = {} if entry is None else entry
-                if not isinstance(details, Mapping):
+                if type(details) is not dict and not isinstance(details, Mapping):
                     raise bad(f"segment '{segment_id}' must be an object with a status")
                 status = details.get("status")
                 found.append(
                     Member(
-                        Segment(segment_id, names.get(segment_id, segment_id)),
-                        status if isinstance(status, str) else None,
+                        segment_for(segment_id),
+                        status if type(status) is str or isinstance(status, str) else None,
                         details.get("lastQualificationTime"),
                     )
                 )
