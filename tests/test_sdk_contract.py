@@ -7,6 +7,7 @@ pyproject.toml). When upgrading the SDK, this test says which ones moved.
 from __future__ import annotations
 
 import inspect
+import re
 from importlib.metadata import version
 
 import pytest
@@ -14,6 +15,7 @@ from singer_sdk import plugin_base
 from singer_sdk.contrib import msgspec as sdk_msgspec
 from singer_sdk.singerlib.encoding import GenericSingerReader
 from singer_sdk.sinks import RecordSink
+from singer_sdk.sinks import core as sink_core
 from singer_sdk.sinks.core import Sink
 from singer_sdk.target_base import Target
 
@@ -54,3 +56,47 @@ def test_names_used_from_sdk_modules_exist() -> None:
     assert "_write_state_message" in inspect.getsource(Target.drain_all)
     # the sink keeps its validator where _validate_and_parse reads it.
     assert "self._validator" in inspect.getsource(Sink.__init__)
+
+
+def test_the_fast_path_does_what_the_sdk_record_path_does() -> None:
+    """The fast path skips `Target._process_record_message`; it reproduces these steps.
+
+    When an SDK release adds a step, this fails: decide whether the fast path needs it.
+    """
+    source = inspect.getsource(Target._process_record_message)
+    steps = set(re.findall(r"\bsink\.(\w+)", source)) | set(re.findall(r"\bself\.(\w+)", source))
+    assert steps == {
+        # the fast path: records.RecordDecoder (types, required, key properties) ...
+        "_validate_and_parse",
+        "_singer_validate_message",
+        # ... sinks.FastRecords (counts in batches) ...
+        "tally_record_read",
+        "record_counter_metric",
+        "_after_process_record",
+        # ... and rows.StreamWriter.write.
+        "process_record",
+        # what only the SDK's path needs: stream maps, metadata, batching and drains
+        # (this target's sinks never fill: rows go straight to the spool)
+        "_assert_line_requires",
+        "mapper",
+        "_assert_sink_exists",
+        "get_sink",
+        "_get_context",
+        "include_sdc_metadata_properties",
+        "_add_sdc_metadata_to_record",
+        "_remove_sdc_metadata_from_record",
+        "preprocess_record",  # SegmentSink keeps the default, which returns the record
+        "is_full",
+        "logger",
+        "drain_one",
+        "stream_name",
+        "current_size",
+        "_handle_max_record_age",
+    }
+
+
+def test_an_invalid_schema_is_reported_from_jsonschema() -> None:
+    """sinks.describe_bad_schema reads the SchemaError the SDK raises InvalidJSONSchema from."""
+    source = inspect.getsource(sink_core)
+    assert "except jsonschema.SchemaError as e" in source
+    assert "raise InvalidJSONSchema(error_message) from e" in source
