@@ -16,7 +16,7 @@ from target_adobe_s3.macros import MacroError, SegmentValues, join_key
 from target_adobe_s3.manifest import Delivered, manifest_bytes, manifest_key
 from target_adobe_s3.rows import StreamWriter
 from target_adobe_s3.spool import Encoding, Part, Spool
-from target_adobe_s3.storage import Uploads, upload_bytes
+from target_adobe_s3.storage import Uploads, limit_malloc_arenas, upload_bytes
 from target_adobe_s3.summary import SKIP_DUPLICATE, Progress, Tally
 
 if TYPE_CHECKING:
@@ -68,6 +68,7 @@ class Export:
         self.logger = logger
         self.object_options = dict(object_options or {})
         self.format_row = compile_row_formatter(settings.dialect)
+        limit_malloc_arenas()
         self.spool = Spool(settings.temp_dir, Encoding(settings.compression, settings.recipient))
         for stale in self.spool.stale_removed:
             logger.warning("Removed %s, left by an earlier run that was killed", stale)

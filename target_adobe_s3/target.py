@@ -59,6 +59,7 @@ class TargetAdobeS3(Target):
             raise ConfigValidationError("Config validation failed", errors=problems)
         self.settings = settings
         self._held_state: dict | None = None
+        self.max_parallelism = 1  # draining does nothing here: no threads for it
         self.fast_path = uses_fast_path(self.config)
         self.fast_streams: dict[str, FastRecords] = {}
         client = make_client(self.config)

@@ -214,3 +214,12 @@ def test_run_without_region_writes_to_a_bucket_elsewhere(
     assert run.returncode == 0, run.stderr
     (body,) = objects(s3, config["bucket"]).values()
     assert b"a@example.com" in body
+
+
+def test_malloc_arenas_are_capped_on_glibc() -> None:
+    """Upload threads would otherwise each keep a glibc arena of freed buffers."""
+    import platform  # noqa: PLC0415
+
+    from target_adobe_s3.storage import limit_malloc_arenas  # noqa: PLC0415
+
+    assert limit_malloc_arenas() is (platform.libc_ver()[0] == "glibc")
