@@ -19,6 +19,7 @@ import heapq
 import math
 import re
 import weakref
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -256,7 +257,31 @@ class DedupSet:
         segment.best = {}
         self._total -= segment.size
         segment.size = 0
+        self._compact(segment)
         return True
+
+    def _compact(self, segment: _Segment) -> None:
+        """Merge FAN_IN runs of one level into one run of the next, as they pile up.
+
+        A long run spills many small runs; kept as they are, their count (and the memory
+        that tracks them) would grow with the input. Tiered like this, a segment holds
+        fewer than FAN_IN runs per level, and each entry is rewritten once per level
+        (log base FAN_IN of the spills).
+        """
+        while True:
+            levels: dict[int, list[Run]] = defaultdict(list)
+            for run in segment.runs:
+                levels[run.level].append(run)
+            full = [runs for _, runs in sorted(levels.items()) if len(runs) >= FAN_IN]
+            if not full:
+                return
+            batch = full[0][:FAN_IN]
+            with ExitStack() as stack:
+                stream = best_per_key(heapq.merge(*self._merged(stack, batch)))
+                run = write_run(self._dir, stream, self._cipher, self._block)
+            run.level = batch[0].level + 1
+            self._drop(segment, batch)
+            self._keep(segment, run)
 
     def _keep(self, segment: _Segment, run: Run) -> None:
         segment.runs.append(run)

@@ -72,6 +72,7 @@ class Run:
     path: Path
     nonces: list[int]
     entries: int = 0
+    level: int = 0  # 0: spilled from memory; n + 1: merged from runs of level n
 
     def remove(self) -> None:
         """Delete the file (idempotent)."""
