@@ -293,7 +293,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
     th.Property(
         "dedup_memory_mb",
         th.IntegerType,
-        default=4,
+        default=2,
         title="Dedup memory (MiB)",
         description="Memory the deduplication may hold before it spills sorted runs to "
         "temp files (encrypted when pgp_public_key is set). Counted approximately: the "

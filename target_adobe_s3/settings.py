@@ -85,7 +85,7 @@ class Settings:
     compression: str = "none"
     recipient: Recipient | None = None
     max_rows_per_file: int = 5_000_000
-    dedup_memory_mb: int = 4
+    dedup_memory_mb: int = 2
     include_manifest: bool = False
     export_empty_files: bool = False
     formula_escape: bool = False
@@ -154,7 +154,7 @@ class Settings:
                 if not str(path).strip() or any(not part for part in str(path).split(".")):
                     errors.append(f"{setting}: '{path}' is not a source path like 'a' or 'a.b'")
         max_rows = config.get("max_rows_per_file", 5_000_000)
-        dedup_memory = config.get("dedup_memory_mb", 4)
+        dedup_memory = config.get("dedup_memory_mb", 2)
         attempts = config.get("retry_max_attempts", 5)
         for setting, value in (
             ("max_rows_per_file", max_rows),
