@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 import uuid
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from target_adobe_s3.errors import DeliveryError
 from target_adobe_s3.storage import (
     PART_SIZE,
     bucket_region,
+    limit_malloc_arenas,
     make_client,
     object_options,
     upload_bytes,
@@ -218,8 +220,4 @@ def test_run_without_region_writes_to_a_bucket_elsewhere(
 
 def test_malloc_arenas_are_capped_on_glibc() -> None:
     """Upload threads would otherwise each keep a glibc arena of freed buffers."""
-    import platform  # noqa: PLC0415
-
-    from target_adobe_s3.storage import limit_malloc_arenas  # noqa: PLC0415
-
     assert limit_malloc_arenas() is (platform.libc_ver()[0] == "glibc")
