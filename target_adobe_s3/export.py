@@ -110,14 +110,14 @@ class Export:
             self._files[segment.segment_id] = SegmentFile(
                 segment.segment_id, segment.segment_name, stream_name, header
             )
-        elif known.header != header and known.stream_name == stream_name:
-            raise InputError(
-                f"stream '{stream_name}' changed its columns while the file of segment "
-                f"'{segment.segment_id}' is open: {list(known.header)} became {list(header)}; "
-                "a file has one header, so keep the stream's columns the same (the `fields` "
-                "setting fixes them)"
-            )
         elif known.header != header:
+            if known.stream_name == stream_name:
+                raise InputError(
+                    f"stream '{stream_name}' changed its columns while the file of segment "
+                    f"'{segment.segment_id}' is open: {list(known.header)} became "
+                    f"{list(header)}; a file has one header, so keep the stream's columns the "
+                    "same (the `fields` setting fixes them)"
+                )
             raise InputError(
                 f"stream '{stream_name}' sends rows to segment '{segment.segment_id}', whose "
                 f"file already has other columns (from stream '{known.stream_name}'): "

@@ -1,8 +1,9 @@
 """Singer message reader: msgspec on bytes, line numbers for errors, no data in logs.
 
-RECORD lines of a stream with a fast handler skip the SDK's record path: only the
-message envelope is decoded here, and the record's bytes go to the handler, which
-decodes them with the stream's typed decoder (`records.RecordDecoder`).
+RECORD lines of a stream on the fast path skip the SDK's record path. A line of the last
+such stream is first offered whole to that stream's one-pass decoder; any other line has
+its envelope decoded here and, when it is a RECORD of a fast stream, the record's bytes go
+to that stream's typed decoder (`records.RecordDecoder`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import msgspec
 from singer_sdk.contrib.msgspec import MsgSpecReader, decoder
 
 from target_adobe_s3.errors import InputError
-from target_adobe_s3.records import Handler, LineHandler, decode_problem, json_type_name
+from target_adobe_s3.records import DECODE_FAILURES, LineHandler, decode_problem, json_type_name
 
 _TYPES = ("SCHEMA", "RECORD", "STATE", "ACTIVATE_VERSION", "BATCH")
 
@@ -44,13 +45,16 @@ def check_body(message: dict) -> None:
         raise InputError(f"{where}: the schema is missing required key(s): properties")
 
 
-class FastLines(Protocol):
-    """A stream's whole-line handler and the count of the records it took."""
+class FastStream(Protocol):
+    """A stream's fast path: its record handler, its whole-line handler and its count."""
 
     decode_line: LineHandler
 
+    def handle(self, data: bytes) -> None:
+        """Write the rows of one record's JSON bytes."""
+
     def add(self, count: int) -> None:
-        """Count `count` more records of the stream."""
+        """Count `count` more records of the stream (those `decode_line` took)."""
 
 
 class _Envelope(msgspec.Struct):
@@ -74,10 +78,8 @@ class LineReader(MsgSpecReader):
     def __init__(self) -> None:
         super().__init__()
         self.line_number = 0
-        self.fast: dict[str, Handler] = {}
-        """Fast handlers by stream name (set by the target as sinks are made)."""
-        self.fast_lines: dict[str, FastLines] = {}
-        """Whole-line fast handlers by stream name: the last stream's is tried first."""
+        self.fast: dict[str, FastStream] = {}
+        """Fast streams by name (the target's registry, filled as sinks are made)."""
 
     def deserialize_json(self, line: str | bytes) -> dict:
         """Decode one line into a message dict.
@@ -88,11 +90,7 @@ class LineReader(MsgSpecReader):
         """
         try:
             message = decoder.decode(line)
-        except UnicodeDecodeError:
-            raise InputError("input is not valid UTF-8") from None
-        except RecursionError:
-            raise InputError("not valid JSON (nested too deeply)") from None
-        except msgspec.DecodeError as exc:
+        except DECODE_FAILURES as exc:
             bom = _BOM if isinstance(line, bytes) else _BOM.decode()
             if line.startswith(bom):  # type: ignore[arg-type]  # bytes with bytes, str with str
                 raise InputError(
@@ -140,11 +138,11 @@ class LineReader(MsgSpecReader):
         stats: Counter[str] = Counter()
         source = file_input if file_input is not None else sys.stdin
         lines: Iterable[Any] = getattr(source, "buffer", source)
-        fast, fast_lines = self.fast, self.fast_lines
+        fast = self.fast
         envelope = _ENVELOPE.decode
         number = self.line_number
         records = 0
-        last: FastLines | None = None  # the last fast stream: its lines are tried first
+        last: FastStream | None = None  # the last fast stream: its lines are tried first
         last_line: LineHandler | None = None
         taken = 0  # records `last` took and has not yet been told of
         try:
@@ -166,12 +164,11 @@ class LineReader(MsgSpecReader):
                 except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, TypeError):
                     head = None
                 if head is not None and head.type == "RECORD" and head.record:
-                    handler = fast.get(head.stream) if type(head.stream) is str else None
-                    if handler is not None:
-                        handler(head.record)
+                    stream = fast.get(head.stream) if type(head.stream) is str else None
+                    if stream is not None:
+                        stream.handle(head.record)
                         records += 1
-                        last = fast_lines.get(head.stream)
-                        last_line = None if last is None else last.decode_line
+                        last, last_line = stream, stream.decode_line
                         continue
                 last = last_line = None  # a SCHEMA may replace the stream's sink
                 self.line_number = number

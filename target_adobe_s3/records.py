@@ -2,7 +2,7 @@
 
 The decoder checks, while it parses, the JSON type of every top-level property the
 schema declares and that its required properties are present; a mismatch becomes the
-same one-line message the SDK path gives (`describe_type_error`). Values are kept as
+same one-line message the SDK path gives (`RecordDecoder.describe`). Values are kept as
 received: strings stay strings (date-times are not parsed), numbers keep their digits
 (`Decimal`), nested objects and arrays are taken whole.
 """
@@ -146,31 +146,38 @@ class RecordDecoder:
         self._checked = check
         self._numbers = tuple(numbers)
 
+    def _accept(self, write: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+        """`write` behind the checks the decoder cannot make (`write` itself when none apply)."""
+        numbers = bool(self._numbers)
+        keys = bool(self.key_properties) and not self._checked
+        if not numbers and not keys:
+            return write
+
+        def accept(record: dict[str, Any]) -> None:
+            if numbers:
+                self.check_numbers(record)
+            if keys:
+                self.check_keys(record)
+            write(record)
+
+        return accept
+
     def compile(self, write: Callable[[dict[str, Any]], None]) -> Handler:
         """The function that decodes and checks record bytes, then hands the dict to `write`.
 
         It raises InputError when the bytes are not a JSON object of the schema's types
         (the message names the stream, the field and the expected type, never the value).
         """
-        decode, numbers, describe = self._decode, self._numbers, self.describe
-        unchecked_keys = self.key_properties and not self._checked
+        decode, describe, accept = self._decode, self.describe, self._accept(write)
 
         def handle(data: bytes) -> None:
             try:
                 record = decode(data)
             except msgspec.ValidationError as exc:
                 raise InputError(describe(str(exc))) from None
-            except msgspec.DecodeError as exc:
+            except DECODE_FAILURES as exc:
                 raise InputError(decode_problem(exc)) from None
-            except UnicodeDecodeError:
-                raise InputError("input is not valid UTF-8") from None
-            except RecursionError:
-                raise InputError("not valid JSON (nested too deeply)") from None
-            if numbers:
-                self.check_numbers(record)
-            if unchecked_keys:
-                self.check_keys(record)
-            write(record)
+            accept(record)
 
         return handle
 
@@ -183,32 +190,19 @@ class RecordDecoder:
         last stream's line handler first.
         """
         decode = msgspec.json.Decoder(self._message, float_hook=Decimal).decode
-        stream, numbers = self.stream, self._numbers
-        unchecked_keys = self.key_properties and not self._checked
-        failures = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+        stream, accept = self.stream, self._accept(write)
 
         def handle_line(line: bytes) -> bool:
             try:
                 message: Any = decode(line)
-            except failures:
+            except DECODE_FAILURES:  # ValidationError is a DecodeError
                 return False
             if message.type != "RECORD" or message.stream != stream:
                 return False
-            record = message.record
-            if numbers:
-                self.check_numbers(record)
-            if unchecked_keys:
-                self.check_keys(record)
-            write(record)
+            accept(message.record)
             return True
 
         return handle_line
-
-    def __call__(self, data: bytes) -> dict[str, Any]:
-        """The record as a checked dict (see `compile`)."""
-        records: list[dict[str, Any]] = []
-        self.compile(records.append)(data)
-        return records[0]
 
     def check_numbers(self, record: Mapping[str, Any]) -> None:
         """Check the properties declared as numbers (Python, not the decoder, checks them)."""
@@ -265,10 +259,16 @@ def _field(at: str) -> str:
     return at.removeprefix("$")
 
 
-def decode_problem(exc: msgspec.DecodeError) -> str:
+DECODE_FAILURES = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+"""What decoding a line that is not JSON in UTF-8 raises."""
+
+
+def decode_problem(exc: BaseException) -> str:
     """What is wrong with a line that is not JSON (never quoting the line)."""
-    text = str(exc)
-    if "utf-8" in text.lower():
+    if isinstance(exc, UnicodeDecodeError) or "utf-8" in str(exc).lower():
         return "input is not valid UTF-8"
+    if isinstance(exc, RecursionError):
+        return "not valid JSON (nested too deeply)"
+    text = str(exc)
     detail = "the line is cut short" if "truncated" in text else text
     return f"not valid JSON ({detail})"

@@ -62,6 +62,7 @@ class TargetAdobeS3(Target):
         self.max_parallelism = 1  # draining does nothing here: no threads for it
         self.fast_path = uses_fast_path(self.config)
         self.fast_streams: dict[str, FastRecords] = {}
+        self.message_reader.fast = self.fast_streams  # type: ignore[attr-defined]  # one registry
         client = make_client(self.config)
         check_bucket(client, settings.bucket)
         self.export = Export(
@@ -88,9 +89,6 @@ class TargetAdobeS3(Target):
         if (old := self.fast_streams.get(stream_name)) is not None:
             old.flush()
         self.fast_streams[stream_name] = fast
-        reader = self.message_reader
-        reader.fast[stream_name] = fast.handle  # type: ignore[attr-defined]
-        reader.fast_lines[stream_name] = fast  # type: ignore[attr-defined]
 
     def _flush_fast_counts(self) -> None:
         for fast in self.fast_streams.values():
