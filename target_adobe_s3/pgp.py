@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ except ImportError:  # pragma: no cover (cryptography < 43)
 __all__ = ["EncryptingWriter", "PgpKeyError", "Recipient", "load_recipient"]
 
 _Emit = Callable[[bytes], object]
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ def load_recipient(text: str | bytes, now: datetime | None = None) -> Recipient:
     """
     choice = choose_key(key_bytes(text), now)
     fingerprint = choice.key.fingerprint.hex().upper()
+    if "brainpool" in choice.key.name:
+        _log.warning(brainpool_warning(fingerprint, choice.key.name))
     return Recipient(
         fingerprint=fingerprint,
         key_id=fingerprint[-16:],
@@ -74,6 +78,16 @@ def load_recipient(text: str | bytes, now: datetime | None = None) -> Recipient:
         algorithm=choice.key.name,
         user_id=choice.user_id,
         _key=choice.key,
+    )
+
+
+def brainpool_warning(fingerprint: str, name: str) -> str:
+    """The one line logged for a brainpool key, which sq's default backend cannot use."""
+    curve = name.rsplit(maxsplit=1)[-1]
+    return (
+        f"pgp_public_key: key {fingerprint} uses {curve}, and Sequoia (sq) cannot decrypt "
+        "brainpool keys (its usual Nettle backend lacks them); gpg and rnp can, but a "
+        "recipient who decrypts with sq needs an RSA or Curve25519 key"
     )
 
 

@@ -147,10 +147,7 @@ def _check_label(label: str) -> None:
     if label.startswith("PGP "):
         kind = label[4:].lower()
         raise PgpKeyError(f"this is a PGP {kind}, not a public key; {EXPORT_HINT}")
-    raise PgpKeyError(
-        "this is a PEM key, not an OpenPGP key; export the recipient's key with "
-        "`gpg --armor --export <email>`"
-    )
+    raise PgpKeyError(f"this is a PEM key, not an OpenPGP key; {EXPORT_HINT}")
 
 
 def _armor_bodies(inner: str) -> Iterator[str]:

@@ -1,6 +1,9 @@
 """Choosing the encryption key of a transferable public key as gpg does (RFC 4880 11.1).
 
 Self-signatures are verified; validity, expiry, revocation and key flags decide the choice.
+A certificate without user ids (as `sq key generate` makes without `--userid`) is accepted
+when its direct-key signature verifies: the primary key's expiry and flags then come from
+that signature, as RFC 9580 5.2.3 allows (the subkeys' from their binding signatures).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ from target_adobe_s3.pgp_signatures import (
 )
 
 FLAG_ENCRYPT = 0x04 | 0x08  # key flags: encrypt communications, encrypt storage
+# What sq and rnp users can do where gpg changes the key (gpg cannot import one without user id).
+NEW_KEY = "make a new key (`sq key generate` or `rnpkeys --generate-key`)"
 
 
 @dataclass
@@ -107,10 +112,9 @@ def choose_key(data: bytes, now: datetime | None = None) -> Choice:
     label = f"key {primary.fingerprint.hex().upper()}"
     if any(_verified(s, primary, b"", SIG_KEY_REVOCATION) for s in cert.direct):
         raise PgpKeyError(f"{label} is revoked; ask the recipient for their current public key")
-    uid, self_sig = _primary_user_id(cert, when)
-    self_sig = _with_direct_key_sig(self_sig, cert, when)
-    label = f"{label} ({uid})"
-    _check_expiry(label, primary, self_sig, when)
+    uid, self_sig = _self_signature(cert, when)
+    label = f"{label} ({uid or 'no user id'})"
+    _check_expiry(label, primary, self_sig, when, bool(uid))
     candidates: list[KeyPacket] = []
     problems: list[str] = []
     for subkey in cert.subkeys:
@@ -124,12 +128,49 @@ def choose_key(data: bytes, now: datetime | None = None) -> Choice:
         return Choice(best, primary, uid)
     if _can_encrypt(primary, self_sig.key_flags) and can_wrap(primary):
         return Choice(primary, primary, uid)
-    raise PgpKeyError(_no_key_message(label, primary, self_sig, problems))
+    raise PgpKeyError(_no_key_message(label, primary, self_sig, problems, bool(uid)))
 
 
 def _verified(sig: Signature, primary: KeyPacket, signed: bytes, *types: int) -> bool:
     """True if sig has one of the types and verifies by the primary over its key + signed."""
     return sig.sig_type in types and verify(sig, primary, primary.hash_prefix() + signed)
+
+
+def _self_signature(cert: _Cert, now: int) -> tuple[str, Signature]:
+    """The user id for messages ("" if none) and the signature giving the primary's flags.
+
+    That is the primary user id's self-signature, completed by a direct-key signature; a
+    certificate without user ids has only the direct-key signature (RFC 9580 5.2.3).
+    """
+    if any(component.tag == TAG_USER_ID for component in cert.user_ids):
+        uid, self_sig = _primary_user_id(cert, now)
+        return uid, _with_direct_key_sig(self_sig, cert, now)
+    return "", _direct_key_sig(cert, now)
+
+
+def _direct_key_sig(cert: _Cert, now: int) -> Signature:
+    """The newest verified direct-key signature of a certificate without user ids."""
+    fpr = cert.primary.fingerprint.hex().upper()
+    verified = [s for s in cert.direct if _verified(s, cert.primary, b"", SIG_DIRECT_KEY)]
+    if not verified:
+        if any(s.sig_type == SIG_DIRECT_KEY for s in cert.direct):
+            raise PgpKeyError(
+                f"key {fpr} has no user id and its direct-key signature does not verify (the "
+                f"key was damaged or tampered with); {EXPORT_HINT} again"
+            )
+        raise PgpKeyError(
+            f"key {fpr} has no user id and no direct-key signature, so nothing says what it "
+            "may do (key servers strip unverified user ids); "
+            f"{EXPORT_HINT} from the recipient's own keyring or key file"
+        )
+    newest = max(verified, key=lambda s: s.created)
+    if newest.expired(now):
+        raise PgpKeyError(
+            f"key {fpr} (no user id) expired on {_date(newest.created + (newest.expires or 0))} "
+            f"(its direct-key signature did); ask the recipient to {NEW_KEY} and send its "
+            "public key"
+        )
+    return newest
 
 
 def _primary_user_id(cert: _Cert, now: int) -> tuple[str, Signature]:
@@ -152,11 +193,6 @@ def _primary_user_id(cert: _Cert, now: int) -> tuple[str, Signature]:
         if not revoked and not newest.expired(now):
             valid.append((component.body.decode("utf-8", "replace"), newest))
     if not valid:
-        if not any(c.tag == TAG_USER_ID for c in cert.user_ids):
-            raise PgpKeyError(
-                "the PGP public key has no user id (key servers strip unverified ones); "
-                f"{EXPORT_HINT} from the recipient's own keyring"
-            )
         raise PgpKeyError(
             "the PGP public key's user id signature does not verify (the key was damaged or "
             f"tampered with, or its user ids are revoked or expired); {EXPORT_HINT} again"
@@ -184,13 +220,13 @@ def _with_direct_key_sig(self_sig: Signature, cert: _Cert, now: int) -> Signatur
     )
 
 
-def _check_expiry(label: str, key: KeyPacket, sig: Signature, now: int) -> None:
+def _check_expiry(label: str, key: KeyPacket, sig: Signature, now: int, has_uid: bool) -> None:
     """Refuse a primary key whose self-signature says it has expired."""
     if sig.key_expires and now >= key.created + sig.key_expires:
+        extend = f"extend it (`gpg --quick-set-expire {key.fingerprint.hex().upper()} 1y`)"
         raise PgpKeyError(
             f"{label} expired on {_date(key.created + sig.key_expires)}; ask the recipient to "
-            f"extend it (`gpg --quick-set-expire {key.fingerprint.hex().upper()} 1y`) and "
-            "send the exported public key again"
+            f"{_remedy(has_uid, extend)} and send the exported public key again"
         )
 
 
@@ -225,26 +261,30 @@ def _can_encrypt(key: KeyPacket, flags: int | None) -> bool:
     return key.algo in (ALGO_RSA, ALGO_RSA_E, ALGO_ECDH, ALGO_ELGAMAL, ALGO_ELGAMAL_OLD)
 
 
-def _no_key_message(label: str, primary: KeyPacket, sig: Signature, problems: list[str]) -> str:
+def _no_key_message(
+    label: str, primary: KeyPacket, sig: Signature, problems: list[str], has_uid: bool
+) -> str:
     """Why no key can be used, and what the recipient should do about it."""
     fpr = primary.fingerprint.hex().upper()
-    add = f"`gpg --quick-add-key {fpr} cv25519 encr` (or rsa3072)"
+    add = f"add an encryption subkey (`gpg --quick-add-key {fpr} cv25519 encr`, or rsa3072)"
+    add_supported = add.replace("an encryption", "an RSA or Curve25519 encryption")
+    again = "and send the exported public key again"
     if "elgamal" in problems or primary.algo in (ALGO_ELGAMAL, ALGO_ELGAMAL_OLD):
         return (
-            f"{label}: ElGamal encryption keys are not supported; add an RSA or Curve25519 "
-            f"encryption subkey ({add}) and export the key again"
+            f"{label}: ElGamal encryption keys are not supported; ask the recipient to "
+            f"{_remedy(has_uid, add_supported)} {again}"
         )
     expired = [int(p.split(":")[1]) for p in problems if p.startswith("expired:")]
     if expired:
+        extend = f"extend it (`gpg --quick-set-expire {fpr} 1y '*'`)"
         return (
             f"{label}: its encryption subkey expired on {_date(max(expired))}; ask the "
-            f"recipient to extend it (`gpg --quick-set-expire {fpr} 1y '*'`) or add a new one "
-            f"({add}) and send the exported public key again"
+            f"recipient to {_remedy(has_uid, extend, add)} {again}"
         )
     if "revoked" in problems:
         return (
-            f"{label}: its encryption subkeys are revoked; ask the recipient to add a new "
-            f"one ({add}) and send the exported public key again"
+            f"{label}: its encryption subkeys are revoked; ask the recipient to "
+            f"{_remedy(has_uid, add)} {again}"
         )
     if "bad-binding" in problems:
         return (
@@ -255,13 +295,19 @@ def _no_key_message(label: str, primary: KeyPacket, sig: Signature, problems: li
     if unsupported or _can_encrypt(primary, sig.key_flags):
         name = unsupported[0] if unsupported else primary.name
         return (
-            f"{label}: its encryption key uses {name}, which is not supported; add an RSA "
-            f"or Curve25519 encryption subkey ({add}) and export the key again"
+            f"{label}: its encryption key uses {name}, which is not supported; ask the "
+            f"recipient to {_remedy(has_uid, add_supported)} {again}"
         )
     return (
         f"{label} has no encryption key (it can only sign or certify); ask the recipient to "
-        f"add an encryption subkey ({add}) and export the key again"
+        f"{_remedy(has_uid, add)} {again}"
     )
+
+
+def _remedy(has_uid: bool, *gpg_fixes: str) -> str:
+    """The fixes gpg offers, then a new key (sq, rnp); only the new key without a user id."""
+    steps = [*gpg_fixes, NEW_KEY] if has_uid else [NEW_KEY]
+    return steps[0] if len(steps) == 1 else ", ".join(steps[:-1]) + " or " + steps[-1]
 
 
 def _date(timestamp: int) -> str:

@@ -16,11 +16,15 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
-EXPORT_HINT = "export the recipient's public key with `gpg --armor --export <email>`"
+EXPORT_COMMANDS = (
+    "`gpg --armor --export <email>`, `sq key extract-cert <key file>` (sq 1.x: "
+    "`sq cert export --cert <fingerprint>`) or `rnpkeys --export-key <email>`"
+)
+EXPORT_HINT = f"export the recipient's public key with {EXPORT_COMMANDS}"
 DAMAGED = f"the OpenPGP key data is truncated or damaged; {EXPORT_HINT} and paste it again"
 PRIVATE_KEY_REFUSED = (
-    "this is a PGP secret (private) key: never share it; export the recipient's PUBLIC key "
-    "with `gpg --armor --export <email>` instead"
+    "this is a PGP secret (private) key: never share it; give the recipient's PUBLIC key "
+    f"instead, exported with {EXPORT_COMMANDS}"
 )
 
 TAG_PKESK, TAG_SIGNATURE, TAG_SECRET_KEY, TAG_PUBLIC_KEY = 1, 2, 5, 6
@@ -182,11 +186,14 @@ def parse_key(body: bytes) -> KeyPacket:
     reader = Reader(body)
     version = reader.uint(1)
     if version == 6:
-        raise PgpKeyError("version 6 keys are not supported yet; export a version 4 key")
+        raise PgpKeyError(
+            "version 6 keys are not supported yet; export a version 4 key (what gpg, sq and "
+            "rnp make by default)"
+        )
     if version != 4:
         raise PgpKeyError(
             f"version {version} OpenPGP keys are not supported; export a version 4 key "
-            "(an RSA or Curve25519 key made by GnuPG 2.2)"
+            "(an RSA or Curve25519 key made by gpg 2.2+, sq or rnp)"
         )
     created, algo = reader.uint(4), reader.uint(1)
     fingerprint = hashlib.sha1(hash_prefix(body)).digest()  # noqa: S324 (v4 fingerprint)

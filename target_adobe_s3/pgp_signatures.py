@@ -16,8 +16,10 @@ from target_adobe_s3.pgp_packets import DAMAGED, HASHES, KeyPacket, PgpKeyError,
 SIG_CERTIFICATIONS = (0x10, 0x11, 0x12, 0x13)
 SIG_SUBKEY_BINDING, SIG_DIRECT_KEY = 0x18, 0x1F
 SIG_KEY_REVOCATION, SIG_SUBKEY_REVOCATION, SIG_CERT_REVOCATION = 0x20, 0x28, 0x30
-# Hashed subpackets a self-signature may mark critical and still be understood here.
-_KNOWN_SUBPACKETS = frozenset({2, 3, 4, 5, 6, 7, 9, 11, 12, 16, 21, 22, 23, 25, 27, 30, 33, 34})
+# Hashed subpackets a self-signature may mark critical and still be understood here. An
+# embedded signature (32: sq marks its signing subkeys' back-signatures critical) only
+# matters for signing, so it never changes which key encrypts.
+_KNOWN_SUBPACKETS = frozenset({2, 3, 4, 5, 6, 7, 9, 11, 12, 16, 21, 22, 23, 25, 27, 30, 32, 33, 34})
 
 
 @dataclass(frozen=True)

@@ -147,3 +147,118 @@ def test_signature_by_another_key_refused(rsa_keys: list[rsa.RSAPrivateKey]) -> 
 def test_user_attribute_and_trust_packets_are_skipped(rsa_keys: list[rsa.RSAPrivateKey]) -> None:
     key = build(rsa_keys[0]) + packet(17, b"\x05\x01junk") + packet(12, b"\x00\x00")
     assert load_recipient(key, NOW).algorithm == "RSA-2048"
+
+
+# --- certificates without user ids (as `sq key generate` makes without --userid) -----------
+
+
+def build_without_user_id(
+    primary: rsa.RSAPrivateKey,
+    direct_items: Subpackets | None = ((27, b"\x01"),),
+    subkey: rsa.RSAPrivateKey | None = None,
+    sub_items: Subpackets = ((27, b"\x0c"),),
+    direct_signer: rsa.RSAPrivateKey | None = None,
+) -> bytes:
+    """A certificate of a primary key, [its direct-key signature], [a subkey + binding]."""
+    body = key_body(primary)
+    out = packet(6, body)
+    if direct_items is not None:
+        out += signature(direct_signer or primary, 0x1F, prefix(body), direct_items)
+    if subkey is not None:
+        sub = key_body(subkey, T0 + 10)
+        out += packet(14, sub) + signature(primary, 0x18, prefix(body) + prefix(sub), sub_items)
+    return out
+
+
+def test_without_user_id_the_direct_key_signature_gives_the_flags(
+    rsa_keys: list[rsa.RSAPrivateKey],
+) -> None:
+    recipient = load_recipient(build_without_user_id(rsa_keys[0], subkey=rsa_keys[1]), NOW)
+    assert recipient.fingerprint == fingerprint(key_body(rsa_keys[1], T0 + 10)).hex().upper()
+    assert recipient.primary_fingerprint == fingerprint(key_body(rsa_keys[0])).hex().upper()
+    assert recipient.user_id == ""
+    encrypting_primary = build_without_user_id(rsa_keys[0], direct_items=[(27, b"\x0c")])
+    assert load_recipient(encrypting_primary, NOW).fingerprint == recipient.primary_fingerprint
+    with pytest.raises(PgpKeyError, match=r"\(no user id\) has no encryption key"):
+        load_recipient(build_without_user_id(rsa_keys[0]), NOW)
+
+
+def test_without_user_id_the_direct_key_signature_gives_the_expiry(
+    rsa_keys: list[rsa.RSAPrivateKey],
+) -> None:
+    key = build_without_user_id(
+        rsa_keys[0],
+        direct_items=[(27, b"\x01"), (9, (3600).to_bytes(4, "big"))],
+        subkey=rsa_keys[1],
+    )
+    assert load_recipient(key, datetime.fromtimestamp(T0 + 60, timezone.utc))
+    with pytest.raises(PgpKeyError) as info:
+        load_recipient(key, NOW)
+    fpr = fingerprint(key_body(rsa_keys[0])).hex().upper()
+    assert str(info.value) == (
+        f"key {fpr} (no user id) expired on 2023-11-14; ask the recipient to make a new key "
+        "(`sq key generate` or `rnpkeys --generate-key`) and send the exported public key again"
+    )
+
+
+def test_without_user_id_the_binding_gives_the_subkey_expiry(
+    rsa_keys: list[rsa.RSAPrivateKey],
+) -> None:
+    key = build_without_user_id(
+        rsa_keys[0], subkey=rsa_keys[1], sub_items=[(27, b"\x0c"), (9, (60).to_bytes(4, "big"))]
+    )
+    with pytest.raises(PgpKeyError, match="its encryption subkey expired on 2023-11-14") as info:
+        load_recipient(key, NOW)
+    assert "sq key generate" in str(info.value)
+    assert "gpg --quick" not in str(info.value)  # gpg cannot import a key without user id
+
+
+def test_without_user_id_an_expired_direct_key_signature_refused(
+    rsa_keys: list[rsa.RSAPrivateKey],
+) -> None:
+    key = build_without_user_id(
+        rsa_keys[0], direct_items=[(27, b"\x01"), (3, (60).to_bytes(4, "big"))], subkey=rsa_keys[1]
+    )
+    with pytest.raises(PgpKeyError, match=r"expired on 2023-11-14 \(its direct-key signature"):
+        load_recipient(key, NOW)
+
+
+def test_without_user_id_or_direct_key_signature_refused(
+    rsa_keys: list[rsa.RSAPrivateKey],
+) -> None:
+    with pytest.raises(PgpKeyError) as info:
+        load_recipient(build_without_user_id(rsa_keys[0], None, rsa_keys[1]), NOW)
+    message = str(info.value)
+    assert "has no user id and no direct-key signature" in message
+    assert "`sq key extract-cert <key file>`" in message
+    assert "`rnpkeys --export-key <email>`" in message
+
+
+def test_without_user_id_a_direct_key_signature_by_another_key_refused(
+    rsa_keys: list[rsa.RSAPrivateKey],
+) -> None:
+    key = build_without_user_id(rsa_keys[0], subkey=rsa_keys[1], direct_signer=rsa_keys[1])
+    with pytest.raises(
+        PgpKeyError, match="no user id and its direct-key signature does not verify"
+    ):
+        load_recipient(key, NOW)
+
+
+def test_with_user_id_a_direct_key_signature_alone_does_not_rescue_a_bad_one(
+    rsa_keys: list[rsa.RSAPrivateKey],
+) -> None:
+    """A user id whose certification fails is refused even when a direct-key sig verifies."""
+    key = build(rsa_keys[0], uid_items=[(0x80 | 100, b"x")], direct_items=[(27, b"\x0c")])
+    with pytest.raises(PgpKeyError, match="user id signature does not verify"):
+        load_recipient(key, NOW)
+
+
+def test_signing_subkey_with_critical_embedded_signature_is_no_tampering(
+    rsa_keys: list[rsa.RSAPrivateKey],
+) -> None:
+    """sq marks a signing subkey's back-signature critical: a signing-only key, not a bad one."""
+    key = build_without_user_id(
+        rsa_keys[0], subkey=rsa_keys[1], sub_items=[(27, b"\x02"), (0x80 | 32, b"\x04")]
+    )
+    with pytest.raises(PgpKeyError, match=r"has no encryption key \(it can only sign"):
+        load_recipient(key, NOW)

@@ -213,14 +213,14 @@ def test_revoked_key_refused(made: dict[str, Any]) -> None:
 def test_revoked_subkey_refused(made: dict[str, Any]) -> None:
     message = refused(made["subrevoked"])
     assert "encryption subkeys are revoked" in message
-    assert "add a new one" in message
+    assert "add an encryption subkey" in message
 
 
 def test_elgamal_refused(made: dict[str, Any]) -> None:
     message = refused(made["elgamal"])
     assert (
-        "ElGamal encryption keys are not supported; add an RSA or Curve25519 encryption subkey"
-        in message
+        "ElGamal encryption keys are not supported; ask the recipient to add an RSA or "
+        "Curve25519 encryption subkey" in message
     )
 
 
@@ -243,7 +243,10 @@ def test_version_6_key_refused() -> None:
         + (32).to_bytes(4, "big")
         + bytes(32),
     )
-    expected = "version 6 keys are not supported yet; export a version 4 key"
+    expected = (
+        "version 6 keys are not supported yet; export a version 4 key (what gpg, sq and rnp "
+        "make by default)"
+    )
     assert refused(v6) == expected
     assert refused(armor(v6)) == expected
     assert refused(base64.b64encode(v6).decode()) == expected
@@ -260,8 +263,9 @@ def test_pem_key_refused(fmt: serialization.PublicFormat) -> None:
     )
     message = refused(pem.decode())
     assert message == (
-        "this is a PEM key, not an OpenPGP key; export the recipient's key with "
-        "`gpg --armor --export <email>`"
+        "this is a PEM key, not an OpenPGP key; export the recipient's public key with "
+        "`gpg --armor --export <email>`, `sq key extract-cert <key file>` (sq 1.x: "
+        "`sq cert export --cert <fingerprint>`) or `rnpkeys --export-key <email>`"
     )
 
 
@@ -291,6 +295,55 @@ def test_garbage_refused(text: str | bytes, expected: str) -> None:
     message = refused(text)
     assert expected in message
     assert "gpg --armor --export" in message or "paste" in message
+
+
+NEW_KEY = "make a new key (`sq key generate` or `rnpkeys --generate-key`)"
+EXPORTS = (
+    "`gpg --armor --export <email>`",
+    "`sq key extract-cert <key file>`",
+    "`sq cert export --cert <fingerprint>`",
+    "`rnpkeys --export-key <email>`",
+)
+
+
+@pytest.mark.parametrize("name", ["signonly", "expired", "subexpired", "subrevoked", "elgamal"])
+def test_refusals_to_change_the_key_speak_to_sq_and_rnp_users(
+    made: dict[str, Any], name: str
+) -> None:
+    message = refused(made[name])
+    assert "`gpg --quick-" in message
+    assert f" or {NEW_KEY} and send the exported public key again" in message
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "secret",
+        "-----BEGIN PUBLIC KEY-----\nMFww\n-----END PUBLIC KEY-----",
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample user@host",
+        "-----BEGIN PGP MESSAGE-----\n\nhQ==\n-----END PGP MESSAGE-----",
+        "hello world",
+        "",
+        "mQINBGV",
+    ],
+)
+def test_refusals_to_export_again_name_every_tool(made: dict[str, Any], key: str) -> None:
+    message = refused(made.get(key, key))
+    for command in EXPORTS:
+        assert command in message
+
+
+def test_key_server_copy_without_user_id_refused(gpg_keys: Any) -> None:
+    """Key servers strip user ids; a v4 key with neither user id nor direct-key signature."""
+    parts = packets_of(gpg_keys.binary("cv25519"))
+    uid = next(i for i, (tag, _) in enumerate(parts) if tag == 13)
+    stripped = rebuild(parts[:uid] + parts[uid + 2 :])
+    message = refused(stripped)
+    fpr = gpg_keys.fingerprints["cv25519"][0]
+    assert message.startswith(f"key {fpr} has no user id and no direct-key signature")
+    assert message.endswith("from the recipient's own keyring or key file")
+    for command in EXPORTS:
+        assert command in message
 
 
 def test_two_keys_refused(gpg_keys: Any) -> None:
