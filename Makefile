@@ -26,6 +26,7 @@ lint: install
 
 unit: install
 	bash scripts/ensure-gpg.sh
+	bash scripts/ensure-pgp-tools.sh
 	$(BIN)/python -m pytest
 
 test: lint unit
