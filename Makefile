@@ -27,6 +27,7 @@ lint: install
 unit: install
 	bash scripts/ensure-gpg.sh
 	bash scripts/ensure-pgp-tools.sh
+	bash scripts/ensure-s3rver.sh
 	$(BIN)/python -m pytest
 
 test: lint unit
