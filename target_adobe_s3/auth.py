@@ -22,6 +22,7 @@ from botocore.credentials import (
     CredentialResolver,
     DeferredRefreshableCredentials,
 )
+from botocore.exceptions import BotoCoreError, NoCredentialsError
 
 ROLE_DURATION_SECONDS = 3600
 """Each assumed-role session lasts an hour; botocore refreshes it ~15 minutes before expiry."""
@@ -90,6 +91,20 @@ def hide_secrets(*values: Any) -> None:
         return record
 
     logging.setLogRecordFactory(factory)
+
+
+NO_CREDENTIALS = (
+    "no AWS credentials found (Unable to locate credentials); set aws_access_key_id and "
+    "aws_secret_access_key, or aws_profile (role_arn then assumes a role with them), or "
+    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment"
+)
+
+
+def boto_problem(exc: BotoCoreError) -> str:
+    """A botocore error as the user reads it: finding no credentials says how to give them."""
+    if isinstance(exc, NoCredentialsError):
+        return NO_CREDENTIALS
+    return str(exc)
 
 
 def _set(config: Mapping[str, Any], name: str) -> bool:

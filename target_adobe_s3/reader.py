@@ -80,6 +80,8 @@ class LineReader(MsgSpecReader):
         self.line_number = 0
         self.fast: dict[str, FastStream] = {}
         """Fast streams by name (the target's registry, filled as sinks are made)."""
+        self.counts: Counter[str] = Counter()
+        """Messages read by type, once `process_lines` has returned."""
 
     def deserialize_json(self, line: str | bytes) -> dict:
         """Decode one line into a message dict.
@@ -134,9 +136,18 @@ class LineReader(MsgSpecReader):
         file_input: IO[Any] | None,
         callbacks: dict[str, Callable[[dict], None]],
     ) -> Counter[str]:
-        """Hand each message to its fast handler or its callback; blank lines are ignored."""
+        """Hand each message to its fast handler or its callback; blank lines are ignored.
+
+        Raises:
+            InputError: there is no input to read (stdin is closed).
+        """
         stats: Counter[str] = Counter()
         source = file_input if file_input is not None else sys.stdin
+        if source is None:  # fd 0 was not open when Python started
+            raise InputError(
+                "stdin is closed, so there is no input to read; pipe Singer messages in "
+                "(tap | target-adobe-s3 --config config.json) or give --input FILE"
+            )
         lines: Iterable[Any] = getattr(source, "buffer", source)
         fast = self.fast
         envelope = _ENVELOPE.decode
@@ -179,4 +190,5 @@ class LineReader(MsgSpecReader):
                 records += taken
             self.line_number = number
             stats["RECORD"] += records
+            self.counts = stats
         return stats

@@ -336,13 +336,71 @@ def remove_stale(parent: Path, now: float | None = None) -> list[Path]:
     return removed
 
 
+def temp_dir_name(parent: str | None) -> str:
+    """How messages name the folder: `temp_dir '<path>'`, or the system temp dir's path."""
+    if parent:
+        return f"temp_dir '{parent}'"
+    return f"the system temp dir '{tempfile.gettempdir()}' (temp_dir is not set)"
+
+
+def temp_dir_problem(path: Path) -> str | None:
+    """Why a run's spool directory cannot be made in `path` (an existing, writable folder)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return "does not exist; create it, or point temp_dir at an existing folder"
+    except NotADirectoryError:
+        return "is not a folder (part of its path is a file); point temp_dir at a folder"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror}); point temp_dir at another folder"
+    if not stat.S_ISDIR(info.st_mode):
+        return "is a file, not a folder; point temp_dir at a folder"
+    if not os.access(path, os.W_OK | os.X_OK):
+        return "is not writable; make it writable, or point temp_dir at a writable folder"
+    return None
+
+
+def format_size(size: int) -> str:
+    """`512 bytes`, `3.2 KiB`, `7.9 MiB`, `1.5 GiB`: a size as people read it."""
+    if size < 1024:
+        return f"{size} bytes"
+    value, unit = size / 1024, "KiB"
+    for bigger in ("MiB", "GiB", "TiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{value:.1f} {unit}"
+
+
+_FIXES = {
+    errno.ENOSPC: "free up space, or point temp_dir at a folder with more room",
+    errno.EDQUOT: "raise the disk quota, or point temp_dir at a folder with more room",
+    errno.EFBIG: "raise the file size limit (ulimit -f), or lower max_rows_per_file",
+}
+
+
 class Spool:
     """All parts of a run, in a private directory (0700) that `remove` deletes."""
 
     def __init__(self, parent: str | None = None, encoding: Encoding | None = None) -> None:
+        """Make the run's directory in `parent` (the system temp dir when None).
+
+        Raises:
+            TargetError: `parent` is not an existing, writable folder (named in the message).
+        """
         raise_open_file_limit()
-        self.stale_removed = remove_stale(Path(parent or tempfile.gettempdir()))
-        self.directory = Path(tempfile.mkdtemp(prefix=_owner_prefix(), dir=parent))
+        self.parent = parent
+        self.root = root = Path(parent or tempfile.gettempdir())
+        if problem := temp_dir_problem(root):
+            raise TargetError(f"{temp_dir_name(parent)} {problem}")
+        self.stale_removed = remove_stale(root)
+        try:
+            self.directory = Path(tempfile.mkdtemp(prefix=_owner_prefix(), dir=root))
+        except OSError as exc:
+            raise TargetError(
+                f"{temp_dir_name(parent)}: cannot make a folder there ({exc.strerror}); "
+                "point temp_dir at a writable folder"
+            ) from None
         os.chmod(self.directory, 0o700)
         # Removed even when the owner forgets (e.g. an embedding program that never
         # reaches end of input): at garbage collection or interpreter exit.
@@ -401,6 +459,33 @@ class Spool:
         for part in self._parts:
             part.close()
         return sorted(self._parts, key=lambda p: (p.segment_id, p.number))
+
+    def spooled(self) -> tuple[int, int]:
+        """How many files and bytes the run has in its directory now (parts, dedup spill)."""
+        files = size = 0
+        for path in self.directory.rglob("*"):
+            with contextlib.suppress(OSError):
+                info = path.lstat()
+                if stat.S_ISREG(info.st_mode):
+                    files += 1
+                    size += info.st_size
+        return files, size
+
+    def failure(self, exc: OSError) -> str:
+        """One line for an I/O error while spooling: where, free space, what was spooled."""
+        where = temp_dir_name(self.parent)
+        try:
+            free = format_size(shutil.disk_usage(self.root).free) + " free there"
+        except OSError:
+            free = "free space unknown"
+        files, size = self.spooled()
+        code = errno.errorcode.get(exc.errno or 0)
+        reason = (exc.strerror or type(exc).__name__) + (f" ({code})" if code else "")
+        fix = _FIXES.get(exc.errno or 0, "check the disk, or point temp_dir at another folder")
+        return (
+            f"writing temp files in {where} failed: {reason}; {free}, the run had spooled "
+            f"{format_size(size)} in {files} file{'' if files == 1 else 's'}; {fix}"
+        )
 
     def remove(self) -> None:
         """Close and delete everything spooled (idempotent)."""

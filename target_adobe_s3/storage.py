@@ -16,7 +16,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from target_adobe_s3.auth import DEFAULT_REGION, auth_problems, make_session
+from target_adobe_s3.auth import DEFAULT_REGION, auth_problems, boto_problem, make_session
 from target_adobe_s3.errors import DeliveryError
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def s3_errors(action: str) -> Iterator[None]:
             hint = _ROLE_HINTS.get(code, text)
         raise DeliveryError(f"{action} failed: {code}" + (f" ({hint})" if hint else "")) from None
     except BotoCoreError as exc:
-        raise DeliveryError(f"{action} failed: {exc}") from None
+        raise DeliveryError(f"{action} failed: {boto_problem(exc)}") from None
 
 
 _LOCATION_REGIONS = {"": "us-east-1", "EU": "eu-west-1"}
