@@ -240,12 +240,13 @@ class Export:
         return planned
 
     def deliver(self) -> list[Delivered]:
-        """Upload every file (several at a time), then the manifest.
+        """Upload every file (several at a time), then the manifest, each one verified.
 
         Returns what is now completely in S3, in upload-plan order. When one upload
-        fails, or the run is stopped (SIGTERM) while they go, the others are told to
-        stop: multipart uploads are aborted, small objects still in flight may land
-        whole (delivery is at least once), and the error is raised.
+        fails (S3 refused, or stored something else, see `storage.verify_stored`), or the
+        run is stopped (SIGTERM) while they go, the others are told to stop: their
+        multipart uploads are aborted by UploadId from this thread, small objects still
+        in flight may land whole (delivery is at least once), and the error is raised.
         """
         self._drain_dedup()
         self._add_empty_files()
@@ -253,21 +254,23 @@ class Export:
         planned = self._planned_keys(self.spool.finish())
         uploads = Uploads(self.client, bucket, self.object_options)
         results = uploads.start(
-            [(key, part.path) for part, key in planned], self.settings.upload_concurrency
+            [(key, part.path, part.sha256) for part, key in planned],
+            self.settings.upload_concurrency,
         )
         try:
             for (part, key), result in zip(planned, results, strict=True):
                 result.result()
                 self._delivered(part, key)
         except BaseException:
-            uploads.stop()
+            for problem in uploads.stop():
+                self.logger.warning("%s", problem)
             raise
         if self.settings.include_manifest:
             self._deliver_manifest()
         return self.delivered
 
     def _delivered(self, part: Part, key: str) -> None:
-        """Record and log a file that is now completely in S3."""
+        """Record and log a file that is now completely in S3 and verified."""
         done = Delivered(
             part.segment_id,
             part.segment_name,

@@ -199,6 +199,32 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         "upload sends its parts one after another).",
         examples=[8],
     ),
+    th.Property(
+        "request_checksum_calculation",
+        th.StringType,
+        default="when_supported",
+        title="Request checksum calculation",
+        allowed_values=["when_supported", "when_required"],
+        description="botocore's setting. `when_supported`: every upload carries a SHA-256 "
+        "that S3 checks and keeps, and each object's checksum and size are verified after "
+        "upload. Over HTTPS botocore sends it in an aws-chunked body with a trailing "
+        "checksum, which some S3-compatible servers store as the content (s3rver 3.7.1: "
+        "the run then fails and deletes the object): use `when_required` there (no checksum "
+        "is sent that S3 does not require; objects are verified by size).",
+        examples=["when_required"],
+    ),
+    th.Property(
+        "response_checksum_validation",
+        th.StringType,
+        default="when_supported",
+        title="Response checksum validation",
+        allowed_values=["when_supported", "when_required"],
+        description="botocore's setting: `when_supported` validates the checksum a server "
+        "sends with an object that is read (the --check probe); `when_required` only when "
+        "asked. Set it to `when_required` with request_checksum_calculation for servers "
+        "that send checksums they do not compute as S3 does (s3rver needs only the other).",
+        examples=["when_required"],
+    ),
     # Segments
     th.Property(
         "segment_id_field",

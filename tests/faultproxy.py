@@ -7,6 +7,12 @@ to the S3 server or answered with a fault:
 
 - `internal_error`: 500 with S3's InternalError XML body;
 - `slow_down`: 503 with S3's SlowDown XML body;
+- `not_implemented`: 501 with S3's NotImplemented XML body (as s3rver answers
+  ListMultipartUploads);
+- `access_denied`: 403 with S3's AccessDenied XML body (a permission the policy lacks);
+- `wrong_checksum`: the request is forwarded, and the answer's `x-amz-checksum-sha256`
+  header (HeadObject's report of the object's SHA-256) replaced by another value with
+  the same `-<parts>` suffix: as if the server held other bytes of the same size;
 - `reset`: half the body (at most 1 MiB) is read, then the socket is closed with
   SO_LINGER 0, so the client sees a connection reset while it is still sending;
 - `stall`: the request is read and never answered; the connection is closed without a
@@ -23,7 +29,9 @@ threads: one thread per client connection, one keep-alive upstream connection ea
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import http.client
 import io
 import re
@@ -31,7 +39,7 @@ import socket
 import socketserver
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,6 +47,9 @@ from urllib.parse import urlsplit
 FAULTS = (
     "internal_error",
     "slow_down",
+    "not_implemented",
+    "access_denied",
+    "wrong_checksum",
     "reset",
     "stall",
     "stall_mid_body",
@@ -54,6 +65,13 @@ _ERRORS = {
         "We encountered an internal error. Please try again.",
     ),
     "slow_down": (503, "Slow Down", "SlowDown", "Please reduce your request rate."),
+    "not_implemented": (
+        501,
+        "Not Implemented",
+        "NotImplemented",
+        "A header you provided implies functionality that is not implemented.",
+    ),
+    "access_denied": (403, "Forbidden", "AccessDenied", "Access Denied"),
 }
 _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "expect", "transfer-encoding", "te", "trailer", "upgrade"}
@@ -76,6 +94,8 @@ class Rule:
     times: int | None = 1
     seconds: float = 0.0
     """How long a `delay` holds the request."""
+    gate: threading.Event | None = None
+    """When given, a request read whole is held until it is set, then gets the fault."""
     matched: int = 0
     fired: int = 0
     hit: threading.Event = field(default_factory=threading.Event)
@@ -133,9 +153,10 @@ class FaultProxy:
         after: int = 0,
         times: int | None = 1,
         seconds: float = 0.0,
+        gate: threading.Event | None = None,
     ) -> Rule:
         """Add a rule (see `Rule`); `times=None` faults every matching request."""
-        rule = Rule(fault, method, pattern, after, times, seconds)
+        rule = Rule(fault, method, pattern, after, times, seconds, gate)
         with self._lock:
             self.rules.append(rule)
         return rule
@@ -246,6 +267,9 @@ class _Handler(socketserver.StreamRequestHandler):
                 self._hold(proxy, rule)
             return False
         body = _read_body(self.rfile, headers)
+        if rule is not None and rule.gate is not None:
+            while not (rule.gate.wait(0.1) or proxy.closing.is_set()):
+                pass
         if rule is not None and rule.fault == "stall":
             proxy._record(Seen(method, target, "stall", None))
             rule.hit.set()
@@ -262,6 +286,10 @@ class _Handler(socketserver.StreamRequestHandler):
             rule.release.wait(rule.seconds)
             status = self._forward(upstream, method, target, headers, body)
             proxy._record(Seen(method, target, "delay", status))
+        elif rule is not None and rule.fault == "wrong_checksum":
+            rule.hit.set()
+            status = self._forward(upstream, method, target, headers, body, rewrite=_other_sha256)
+            proxy._record(Seen(method, target, "wrong_checksum", status))
         elif rule is not None:
             status, reason, code, message = _ERRORS[rule.fault]
             proxy._record(Seen(method, target, rule.fault, status))
@@ -281,6 +309,7 @@ class _Handler(socketserver.StreamRequestHandler):
         body: bytes | None,
         *,
         answer: bool = True,
+        rewrite: Callable[[str, str], str] | None = None,
     ) -> int:
         sent = {k: v for k, v in headers.items() if k.lower() not in _HOP_BY_HOP}
         if body is not None:
@@ -295,7 +324,7 @@ class _Handler(socketserver.StreamRequestHandler):
         for name, value in response.getheaders():
             if name.lower() in _HOP_BY_HOP or name.lower() == "content-length":
                 continue
-            out.append(f"{name}: {value}")
+            out.append(f"{name}: {rewrite(name, value) if rewrite else value}")
         # A HEAD answer keeps the length of the object it describes, with no body.
         length = response.getheader("Content-Length") if method == "HEAD" else str(len(data))
         if length is not None:
@@ -327,6 +356,15 @@ class _Handler(socketserver.StreamRequestHandler):
         self.rfile.close()  # the file objects hold the descriptor open until closed
         self.wfile.close()
         sock.close()
+
+
+def _other_sha256(name: str, value: str) -> str:
+    """Another SHA-256 in an `x-amz-checksum-sha256` header; other headers unchanged."""
+    if name.lower() != "x-amz-checksum-sha256":
+        return value
+    _, dash, parts = value.partition("-")
+    other = base64.b64encode(hashlib.sha256(value.encode()).digest()).decode()
+    return other + dash + parts
 
 
 def _read_body(rfile: io.BufferedIOBase, headers: Any) -> bytes | None:

@@ -375,3 +375,27 @@ def test_later_file_fails_then_rerun_delivers_everything(
     assert_delivered(rerun, s3, bucket, clean)
     assert rows_by_segment(objects(s3, bucket)) == sent_by_segment(INPUT)
     assert list(spool_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("refusal", ["access_denied", "not_implemented"])
+def test_a_failure_aborts_the_other_uploads_by_id_when_listing_is_refused(
+    via_proxy: dict[str, Any],
+    proxy: FaultProxy,
+    s3: Any,
+    tmp_path: Path,
+    spool_dir: Path,
+    refusal: str,
+) -> None:
+    """Segment `a` fails while `b`'s part 2 hangs in its thread: the main thread aborts
+    `b`'s upload by its UploadId, though ListMultipartUploads is refused."""
+    bucket = via_proxy["bucket"]
+    held = proxy.add("stall", method="PUT", pattern=PART_2)
+    proxy.add("internal_error", method="PUT", pattern=SMALL_KEY, times=None, gate=held.hit)
+    listing = proxy.add(refusal, method="GET", pattern=r"[?&]uploads(=|&|$)", times=None)
+    config = {**via_proxy, "retry_max_attempts": 1, "request_timeout": 60}
+    run = run_target(config, INPUT, tmp_path)
+    error = assert_failed_cleanly(run, s3, bucket, spool_dir, SMALL_KEY)  # none left open
+    assert "InternalError" in error
+    assert outcomes(proxy, "DELETE", r"\?uploadId=") == [204]
+    assert listing.fired >= 1
+    assert objects(s3, bucket) == {}

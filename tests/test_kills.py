@@ -152,3 +152,31 @@ def test_sigterm_mid_upload_aborts_it(
     assert [seen.status for seen in proxy.seen("DELETE", r"\?uploadId=")] == [204]
     assert BIG_KEY not in assert_every_object_complete(s3, bucket)
     assert list(spool_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("refusal", ["not_implemented", "access_denied"])
+def test_sigterm_aborts_the_upload_by_its_id_when_listing_uploads_is_refused(
+    via_proxy: dict[str, Any],
+    proxy: FaultProxy,
+    s3: Any,
+    tmp_path: Path,
+    spool_dir: Path,
+    refusal: str,
+) -> None:
+    """A server answering ListMultipartUploads with 501 (s3rver), or a policy without
+    s3:ListBucketMultipartUploads: the run's own upload is still aborted, by its id."""
+    bucket = via_proxy["bucket"]
+    listing = proxy.add(refusal, method="GET", pattern=r"[?&]uploads(=|&|$)", times=None)
+    process, _rule = start_and_hold_part_2(via_proxy, proxy, tmp_path)
+    os.kill(process.pid, signal.SIGTERM)
+    assert process.wait(60) == 128 + signal.SIGTERM
+    assert (tmp_path / "stdout").read_bytes() == b""
+    assert "Traceback" not in (tmp_path / "stderr").read_text()
+    assert open_uploads(s3, bucket) == []  # listed straight from the server
+    aborts = proxy.seen("DELETE", r"\?uploadId=")
+    assert [(seen.target.split("?")[0].rsplit("/", 1)[1], seen.status) for seen in aborts] == [
+        (BIG_KEY, 204)
+    ]
+    assert listing.fired >= 1  # the best-effort listing was tried, and refused
+    assert BIG_KEY not in assert_every_object_complete(s3, bucket)
+    assert list(spool_dir.iterdir()) == []
