@@ -1,7 +1,8 @@
 """`--check`: verify the connection as AEP does when a destination is created.
 
-List the bucket under the folder, write a small probe object there, read it back, delete
-it, and load the PGP key when one is set. One line per permission on stdout; no stdin.
+List the bucket under the folder, write a small probe object there as a run writes files,
+read it back, delete it, open a multipart upload on the probe's key, list and abort it,
+and load the PGP key when one is set. One line per permission on stdout; no stdin.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from singer_sdk.plugin_base import JSONSchemaValidator
 from target_adobe_s3.auth import credential_source, make_session
 from target_adobe_s3.errors import DeliveryError
 from target_adobe_s3.settings import Settings
-from target_adobe_s3.storage import make_client, object_options
+from target_adobe_s3.storage import FRAMING_HINT, make_client, object_options, sends_checksums
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 PROBE_BODY = b"target-adobe-s3 connection check\n"
 _DENIED = frozenset({"AccessDenied", "403", "AllAccessDisabled", "AccountProblem"})
 _GONE = frozenset({"NoSuchBucket", "404", "PermanentRedirect", "301"})
+_UNSUPPORTED = frozenset({"NotImplemented", "501", "MethodNotAllowed", "405"})
+_MULTIPART = ("s3:ListBucketMultipartUploads", "s3:AbortMultipartUpload")
 
 
 @dataclass(frozen=True)
@@ -121,34 +124,91 @@ def _s3_lines(checker: _Checker, client: S3Client, config: Mapping[str, Any], pr
         line = checker.error("s3:ListBucket", exc)
         code = str(exc.response.get("Error", {}).get("Code", ""))
         if code in _GONE:
-            for action in ("s3:PutObject", "s3:GetObject", "s3:DeleteObject"):
+            for action in ("s3:PutObject", "s3:GetObject", "s3:DeleteObject", *_MULTIPART):
                 checker.report("skipped", action, f"bucket {bucket} not reachable: {line.detail}")
             return
     key = f"{prefix}target-adobe-s3-check-{uuid.uuid4().hex}.txt"
     where = f"s3://{bucket}/{key}"
     options: dict[str, Any] = dict(object_options(config))
+    if sends_checksums(client):  # as a run sends files: with a SHA-256
+        options["ChecksumAlgorithm"] = "SHA256"
     try:
         client.put_object(Bucket=bucket, Key=key, Body=PROBE_BODY, **options)
         checker.report("ok", "s3:PutObject", where)
     except ClientError as exc:
         checker.error("s3:PutObject", exc)
-        for action in ("s3:GetObject", "s3:DeleteObject"):
+        for action in ("s3:GetObject", "s3:DeleteObject", *_MULTIPART):
             checker.report("skipped", action, "no probe object was written")
         return
-    try:
-        body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
-        if body == PROBE_BODY:
-            checker.report("ok", "s3:GetObject", where)
-        else:
-            checker.report("failed", "s3:GetObject", f"{where} read back {len(body)} other bytes")
-    except ClientError as exc:
-        checker.error("s3:GetObject", exc)
+    _read_probe(checker, client, bucket, key, framed=bool(options.get("ChecksumAlgorithm")))
     try:
         client.delete_object(Bucket=bucket, Key=key)
         checker.report("ok", "s3:DeleteObject", where)
     except ClientError as exc:
         status, detail = describe_error(exc)
         checker.report(status, "s3:DeleteObject", f"{detail}; delete {where} by hand")
+    _multipart_lines(checker, client, bucket, key, options)
+
+
+def _read_probe(
+    checker: _Checker, client: S3Client, bucket: str, key: str, *, framed: bool
+) -> None:
+    """s3:GetObject (which HeadObject, the run's verification, needs too): read the probe."""
+    where = f"s3://{bucket}/{key}"
+    try:
+        body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        checker.error("s3:GetObject", exc)
+        return
+    except BotoCoreError as exc:  # a response checksum that does not match
+        checker.report("failed", "s3:GetObject", f"{where}: {exc}")
+        return
+    if body == PROBE_BODY:
+        checker.report("ok", "s3:GetObject", where)
+        return
+    detail = f"{where} read back {len(body)} bytes, {len(PROBE_BODY)} were written"
+    hint = FRAMING_HINT if framed and len(body) > len(PROBE_BODY) else ""
+    checker.report("failed", "s3:GetObject", detail + hint)
+
+
+def _multipart_lines(
+    checker: _Checker, client: S3Client, bucket: str, key: str, options: dict[str, Any]
+) -> None:
+    """Open a multipart upload on the probe's key (no part), list it, abort it by id.
+
+    Listing is optional (runs list only as a best-effort extra); a server that has no
+    listing or no abort (s3rver) gets a warning, a refusal is `missing`.
+    """
+    where = f"s3://{bucket}/{key}"
+    try:
+        upload_id = client.create_multipart_upload(Bucket=bucket, Key=key, **options)["UploadId"]
+    except ClientError as exc:
+        checker.error("s3:PutObject", exc)  # CreateMultipartUpload needs s3:PutObject
+        for action in _MULTIPART:
+            checker.report("skipped", action, "no multipart upload was created")
+        return
+    try:
+        client.list_multipart_uploads(Bucket=bucket, Prefix=key)
+        checker.report("ok", "s3:ListBucketMultipartUploads", where)
+    except ClientError as exc:
+        _, detail = describe_error(exc)
+        checker.report("warn", "s3:ListBucketMultipartUploads", f"{detail}; optional")
+    try:
+        client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+        checker.report("ok", "s3:AbortMultipartUpload", where)
+    except ClientError as exc:
+        status, detail = describe_error(exc)
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        leftover = f"; abort upload {upload_id} of {where} by hand (it holds no part)"
+        if code in _UNSUPPORTED:
+            checker.report(
+                "warn",
+                "s3:AbortMultipartUpload",
+                f"{detail}: the server cannot "
+                "abort uploads, so a failed run leaves its parts" + leftover,
+            )
+        else:
+            checker.report(status, "s3:AbortMultipartUpload", detail + leftover)
 
 
 def run_check(

@@ -261,10 +261,11 @@ def stored_problem(head: Mapping[str, Any], size: int, checksum: str | None) -> 
     return None
 
 
-_FRAMING_HINT = (
+FRAMING_HINT = (
     " (the server may have kept botocore's aws-chunked framing as the content, as s3rver "
     "does: set request_checksum_calculation and response_checksum_validation to when_required)"
 )
+"""Said when S3 stored more bytes than were sent with a checksum."""
 
 
 def verify_stored(client: S3Client, bucket: str, key: str, size: int, checksum: str | None) -> None:
@@ -281,7 +282,7 @@ def verify_stored(client: S3Client, bucket: str, key: str, size: int, checksum: 
     if problem is None:
         return
     if checksum is not None and int(head.get("ContentLength", 0)) > size:
-        problem += _FRAMING_HINT
+        problem += FRAMING_HINT
     try:
         client.delete_object(Bucket=bucket, Key=key)
         outcome = "the object was deleted"
