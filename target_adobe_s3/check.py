@@ -266,7 +266,8 @@ def load_settings(
         errors.append(error.message + (f" in config[{path}]" if path else ""))
     settings = None
     if not errors:
-        settings, errors = Settings.from_config(config)
+        known = schema["properties"]
+        settings, errors = Settings.from_config(config, known, from_env=config_input.parse_env)
     if settings is None:
         raise ConfigValidationError("Config validation failed", errors=errors, schema=schema)
     return config, settings

@@ -5,12 +5,26 @@ Pure functions: no I/O and no clock reads; the export time comes in through `Run
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+MACRO_NAMES = (
+    "SEGMENT_ID",
+    "SEGMENT_NAME",
+    "DESTINATION_NAME",
+    "STREAM_NAME",
+    "DATETIME",
+    "TIMESTAMP",
+    "RUN_ID",
+    "CUSTOM_TEXT",
+    "ORGANIZATION_NAME",
+    "SANDBOX_NAME",
+)
+"""Every macro, in the order the documentation lists them."""
 SEGMENT_MACROS = frozenset({"SEGMENT_ID", "SEGMENT_NAME", "STREAM_NAME"})
 RUN_MACROS = {
     "DESTINATION_NAME": "destination_name",
@@ -19,17 +33,30 @@ RUN_MACROS = {
     "ORGANIZATION_NAME": "organization_name",
     "SANDBOX_NAME": "sandbox_name",
 }
-KNOWN_MACROS = (
-    "%SEGMENT_ID%, %SEGMENT_NAME%, %DESTINATION_NAME%, %STREAM_NAME%, %DATETIME%, "
-    "%DATETIME(pattern)%, %TIMESTAMP%, %RUN_ID%, %CUSTOM_TEXT%, %ORGANIZATION_NAME%, "
-    "%SANDBOX_NAME%"
-)
 DEFAULT_DATETIME_PATTERN = "YYYYMMdd_HHmmss"
-DATETIME_TOKENS = ("YYYY", "SSS", "MM", "dd", "HH", "mm", "ss")  # longest first
+DATETIME_TOKEN_ORDER = ("YYYY", "MM", "dd", "HH", "mm", "ss", "SSS")
+DATETIME_TOKENS = tuple(sorted(DATETIME_TOKEN_ORDER, key=len, reverse=True))  # longest first
+
+
+def known_macros(*, tokens: bool = False) -> str:
+    """Every macro as a list for messages and descriptions (with the DATETIME tokens)."""
+    pattern = f" ({' '.join(DATETIME_TOKEN_ORDER)})" if tokens else ""
+    listed = []
+    for name in MACRO_NAMES:
+        listed.append(f"%{name}%")
+        if name == "DATETIME":
+            listed.append(f"%DATETIME(pattern)%{pattern}")
+    return ", ".join(listed)
+
+
+KNOWN_MACROS = known_macros()
 FOLDER_ALLOWED_TEXT = "A-Z a-z 0-9 and / ! - _ . ' ( ) \" ^ [ ] + $ % *"
 
-_MACRO_RE = re.compile(r"%([A-Z][A-Z0-9_]*)(?:\(([^()%]*)\))?%")
-_OPEN_RE = re.compile(r"%[A-Z][A-Z0-9_]*\(")
+# Shaped like a macro: `%`, a letter, letters, digits or `_`, an optional `(argument)`, `%`.
+# Any other `%` is literal text.
+_MACRO_RE = re.compile(r"%([A-Za-z][A-Za-z0-9_]*)(?:\(([^()%]*)\))?%")
+_OPEN_RE = re.compile(r"%([A-Za-z][A-Za-z0-9_]*)\(")
+_UPPER_NAME_RE = re.compile(r"[A-Z][A-Z0-9_]*")
 # `/` and `\`, C0/DEL/C1 controls, line/paragraph separators, the bidi embedding, override and
 # isolate controls (they reorder how a key is displayed, so one name could pose as another)
 # and lone surrogates (not UTF-8).
@@ -88,7 +115,7 @@ def _compile_pattern(pattern: str) -> tuple[str, ...]:
         if token is None and pattern[i].isalpha():
             raise MacroError(
                 f"bad %DATETIME% pattern {pattern!r}: letter {pattern[i]!r} at position {i} "
-                "is not a token; use YYYY, MM, dd, HH, mm, ss, SSS "
+                f"is not a token; use {', '.join(DATETIME_TOKEN_ORDER)} "
                 "and non-letter separators"
             )
         out.append(token or pattern[i])
@@ -103,13 +130,27 @@ def _format_time(tokens: tuple[str, ...], t: datetime) -> str:
 
 
 def _literal(text: str) -> _Part:
-    opened = _OPEN_RE.search(text)
-    if opened:
-        raise MacroError(
-            f"macro {opened.group(0)} is not closed; write %NAME(argument)% "
-            "with no '(', ')' or '%' inside the argument"
-        )
+    for opened in _OPEN_RE.finditer(text):
+        name = opened.group(1)
+        if _UPPER_NAME_RE.fullmatch(name) or name.upper() in MACRO_NAMES:
+            raise MacroError(
+                f"macro {opened.group(0)} is not closed; write %NAME(argument)% "
+                "with no '(', ')' or '%' inside the argument"
+            )
     return ("", text, ())
+
+
+def unknown_macro(text: str, name: str, arg: str | None) -> str:
+    """Why `text` (shaped like a macro, named `name`) is not one, naming the closest macro."""
+    if name.upper() in MACRO_NAMES:
+        closest, rest = name.upper(), " (macro names are upper case)"
+    else:
+        found = difflib.get_close_matches(name.upper(), MACRO_NAMES, n=1)
+        closest, rest = (found or [""])[0], f" Known macros: {KNOWN_MACROS}"
+    if not closest:
+        return f"unknown macro {text}; known macros: {KNOWN_MACROS}"
+    suggestion = f"%{closest}({arg})%" if closest == "DATETIME" and arg else f"%{closest}%"
+    return f"unknown macro {text}; did you mean {suggestion}?{rest}"
 
 
 def _parse_parts(text: str) -> tuple[_Part, ...]:
@@ -125,12 +166,12 @@ def _parse_parts(text: str) -> tuple[_Part, ...]:
                 raise MacroError("%DATETIME()% has an empty pattern; e.g. %DATETIME(YYYYMMdd)%")
             tokens = _compile_pattern(DEFAULT_DATETIME_PATTERN if arg is None else arg)
             parts.append((name, "", tokens))
-        elif name in SEGMENT_MACROS or name in RUN_MACROS or name == "TIMESTAMP":
+        elif name in MACRO_NAMES:
             if arg is not None:
                 raise MacroError(f"macro %{name}% takes no argument, got {match.group(0)}")
             parts.append((name, "", ()))
         else:
-            raise MacroError(f"unknown macro {match.group(0)}; known macros: {KNOWN_MACROS}")
+            raise MacroError(unknown_macro(match.group(0), name, arg))
     if pos < len(text):
         parts.append(_literal(text[pos:]))
     return tuple(parts)
@@ -207,7 +248,15 @@ class Template:
 
     @classmethod
     def parse(cls, text: str) -> Template:
-        """Compile `text`; raises MacroError for an unknown macro or a bad DATETIME pattern."""
+        """Compile `text`.
+
+        A `%` is literal unless it begins something shaped like a macro (`%NAME%` or
+        `%NAME(argument)%`, NAME a letter then letters, digits or `_`); that must be one of
+        MACRO_NAMES, in upper case.
+
+        Raises:
+            MacroError: an unknown macro (or one in the wrong case), a bad DATETIME pattern.
+        """
         return cls(text)
 
     def expand(self, run: RunContext, segment: SegmentValues) -> str:

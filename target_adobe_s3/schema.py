@@ -8,13 +8,13 @@ from typing import Any
 from singer_sdk import typing as th
 
 from target_adobe_s3.formats import DELIMITERS, NULL_CHOICES
+from target_adobe_s3.macros import known_macros
 
 DEFAULT_FILE_NAME = "%DESTINATION_NAME%_segment%SEGMENT_ID%_%DATETIME(YYYYMMdd_HHmmss)%"
 
 _MACROS_HELP = (
-    "Macros: %SEGMENT_ID%, %SEGMENT_NAME%, %DESTINATION_NAME%, %STREAM_NAME%, %DATETIME%, "
-    "%DATETIME(pattern)% (YYYY MM dd HH mm ss SSS), %TIMESTAMP%, %RUN_ID%, %CUSTOM_TEXT%, "
-    "%ORGANIZATION_NAME%, %SANDBOX_NAME%."
+    f"Macros, in upper case: {known_macros(tokens=True)}. "
+    "A `%` that does not begin a macro-shaped `%NAME%` is kept as text."
 )
 
 _FIELD_ENTRY = th.CustomType(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -46,6 +48,58 @@ def bucket_problem(name: str) -> str | None:
     if name.startswith(_BUCKET_PREFIXES) or name.endswith(_BUCKET_SUFFIXES):
         return "uses a prefix or suffix that S3 reserves"
     return None
+
+
+ENV_PREFIX = "TARGET_ADOBE_S3_"
+"""Settings read from the environment (`--config ENV`) are TARGET_ADOBE_S3_<NAME>."""
+_PLAIN_NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
+_NOT_SETTINGS = frozenset({"", "loglevel"})  # TARGET_ADOBE_S3_LOGLEVEL: the SDK's log level
+
+
+def closest_setting(name: str, known: Collection[str]) -> str | None:
+    """The known setting `name` most likely meant (case, `-` for `_`, a typo), if any."""
+    normal = name.strip().lower().replace("-", "_").replace(" ", "_")
+    if normal in known:
+        return normal
+    found = difflib.get_close_matches(normal, sorted(known), n=1)
+    return found[0] if found else None
+
+
+def unknown_settings(config: Mapping[str, Any], known: Collection[str]) -> list[str]:
+    """One line for each name in `config` that is not a setting, with the closest one.
+
+    A misspelt setting would otherwise be ignored: `pgp_public_kye` would upload every
+    file unencrypted.
+    """
+    problems = []
+    for name in config:
+        if name in known:
+            continue
+        label = name if _PLAIN_NAME_RE.fullmatch(name) else repr(name)
+        closest = closest_setting(name, known)
+        hint = f"did you mean {closest}?" if closest else "see target-adobe-s3 --about"
+        problems.append(f"{label}: unknown setting; {hint}")
+    return problems
+
+
+def unknown_env_settings(environ: Mapping[str, str], known: Collection[str]) -> list[str]:
+    """One line for each TARGET_ADOBE_S3_<NAME> variable that looks like a misspelt setting.
+
+    Only close misspellings count: other tools share the prefix (the SDK's LOGLEVEL,
+    Meltano's TARGET_ADOBE_S3__<EXTRA>), and the SDK reads known names only.
+    """
+    problems = []
+    for variable in sorted(environ):
+        if not variable.startswith(ENV_PREFIX):
+            continue
+        name = variable[len(ENV_PREFIX) :].lower()
+        if name in known or name.startswith("_") or name in _NOT_SETTINGS:
+            continue
+        found = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
+        if found:
+            expected = ENV_PREFIX + found[0].upper()
+            problems.append(f"{variable}: unknown setting; did you mean {expected}?")
+    return problems
 
 
 def check_file_name(template: str) -> None:
@@ -92,12 +146,25 @@ class Settings:
     upload_concurrency: int = 4
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> tuple[Settings | None, list[str]]:
+    def from_config(
+        cls,
+        config: Mapping[str, Any],
+        known: Collection[str] | None = None,
+        *,
+        from_env: bool = False,
+    ) -> tuple[Settings | None, list[str]]:
         """Check every setting; returns the settings or the list of problems.
 
-        Each problem is one line that starts with the setting's name.
+        Each problem is one line that starts with the setting's name. `known`: every
+        setting's name (the SDK's built-in ones too); when given, any other name is a
+        problem, as is a TARGET_ADOBE_S3_<NAME> variable close to a setting's name when
+        `from_env` (settings were read from the environment).
         """
         errors: list[str] = []
+        if known is not None:
+            errors.extend(unknown_settings(config, known))
+            if from_env:
+                errors.extend(unknown_env_settings(os.environ, known))
 
         def check(setting: str, fn: Any, *args: Any) -> Any:
             try:

@@ -149,7 +149,9 @@ class TargetAdobeS3(Target):
             ConfigValidationError: a setting is wrong (each message names it).
         """
         super().__init__(**kwargs)  # the SDK's schema check comes first and raises
-        settings, problems = Settings.from_config(self.config)
+        known = self.config_jsonschema["properties"]  # ours and the SDK's built-in settings
+        from_env = bool(kwargs.get("parse_env_config"))
+        settings, problems = Settings.from_config(self.config, known, from_env=from_env)
         if settings is None:
             raise ConfigValidationError("Config validation failed", errors=problems)
         self.settings = settings

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from target_adobe_s3.macros import (
+    KNOWN_MACROS,
+    MACRO_NAMES,
+    RUN_MACROS,
+    SEGMENT_MACROS,
     MacroError,
     RunContext,
     SegmentValues,
@@ -15,9 +21,12 @@ from target_adobe_s3.macros import (
     check_folder_path,
     check_plain_value,
     join_key,
+    known_macros,
     parse_export_time,
     safe_path_value,
 )
+from target_adobe_s3.schema import CONFIG_SCHEMA
+from tests.helpers import objects, run_with_stdin_open
 
 EXPORT_TIME = datetime(2020, 4, 8, 6, 18, 4, 123456, tzinfo=timezone.utc)
 RUN = RunContext(
@@ -93,15 +102,88 @@ def test_expand(text: str, expected: str) -> None:
         ("%", "%"),
         ("%%", "%%"),
         ("%%RUN_ID%%", "%run-1%"),
-        ("%run_id%", "%run_id%"),
         ("50% off %", "50% off %"),
         ("%_X%", "%_X%"),
         ("%1A%", "%1A%"),
         ("a%(b)%", "a%(b)%"),
+        ("a%20b%2F", "a%20b%2F"),
+        ("x%-y%", "x%-y%"),
+        ("50%off(sale)", "50%off(sale)"),
     ],
 )
 def test_percent_that_is_not_a_macro_is_literal(text: str, expected: str) -> None:
     assert expand(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "%segment_name%",
+            "unknown macro %segment_name%; did you mean %SEGMENT_NAME%? "
+            "(macro names are upper case)",
+        ),
+        ("%Run_Id%", "unknown macro %Run_Id%; did you mean %RUN_ID%? (macro names are upper case)"),
+        (
+            "x_%datetime(YYYY)%",
+            "unknown macro %datetime(YYYY)%; did you mean %DATETIME(YYYY)%? "
+            "(macro names are upper case)",
+        ),
+        (
+            "%SEGMENTNAME%",
+            "unknown macro %SEGMENTNAME%; did you mean %SEGMENT_NAME%? "
+            f"Known macros: {KNOWN_MACROS}",
+        ),
+        (
+            "%TIMESTMP(x)%",
+            f"unknown macro %TIMESTMP(x)%; did you mean %TIMESTAMP%? Known macros: {KNOWN_MACROS}",
+        ),
+        ("50%off%", f"unknown macro %off%; known macros: {KNOWN_MACROS}"),
+        (
+            "%datetime(YYYY",
+            "macro %datetime( is not closed; write %NAME(argument)% with no '(', ')' or '%' "
+            "inside the argument",
+        ),
+    ],
+)
+def test_text_shaped_like_a_macro_must_be_one(text: str, message: str) -> None:
+    with pytest.raises(MacroError) as info:
+        Template.parse(text)
+    assert str(info.value) == message
+
+
+def test_macro_names_are_one_list() -> None:
+    assert set(MACRO_NAMES) == SEGMENT_MACROS | set(RUN_MACROS) | {"DATETIME", "TIMESTAMP"}
+    assert len(MACRO_NAMES) == len(set(MACRO_NAMES))
+    for name in MACRO_NAMES:  # each is listed and expands
+        assert f"%{name}%" in KNOWN_MACROS.split(", ")
+        assert "%" not in expand(f"%{name}%")
+    for setting in ("folder_path", "file_name_template"):
+        description = CONFIG_SCHEMA["properties"][setting]["description"]
+        assert known_macros(tokens=True) in description
+
+
+def test_a_macro_in_the_wrong_case_stops_the_run_before_input_is_read(
+    config: dict[str, Any], s3: Any, tmp_path: Path
+) -> None:
+    config["folder_path"] = "exports/%segment_name%"
+    config["file_name_template"] = "%SEGMENT_ID%_%Datetime%"
+    run = run_with_stdin_open(config, tmp_path)
+    assert run.returncode == 1
+    assert run.stdout == ""
+    assert "Traceback" not in run.stderr
+    errors = [
+        line.split(" | ", 3)[3].removeprefix("Config validation failed: ")
+        for line in run.stderr.splitlines()
+        if "| ERROR" in line
+    ]
+    assert errors == [
+        "folder_path: unknown macro %segment_name%; did you mean %SEGMENT_NAME%? "
+        "(macro names are upper case)",
+        "file_name_template: unknown macro %Datetime%; did you mean %DATETIME%? "
+        "(macro names are upper case)",
+    ]
+    assert objects(s3, config["bucket"]) == {}
 
 
 @pytest.mark.parametrize(

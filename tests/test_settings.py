@@ -319,7 +319,8 @@ def folder_char(char: str, position: int) -> str:
         ),
         pytest.param(
             {"folder_path": "exports/%SEGMENTNAME%"},
-            f"folder_path: unknown macro %SEGMENTNAME%; known macros: {KNOWN_MACROS}",
+            "folder_path: unknown macro %SEGMENTNAME%; did you mean %SEGMENT_NAME%? "
+            f"Known macros: {KNOWN_MACROS}",
             id="folder-unknown-macro",
         ),
         pytest.param(
@@ -722,7 +723,11 @@ def test_cli_reports_every_bad_setting_on_one_line_each(config: dict, tmp_path: 
     assert run.stdout == ""
     assert "Traceback" not in run.stderr
     assert "hunter2" not in run.stderr
-    errors = [line.split(" | ", 3)[3] for line in run.stderr.splitlines() if "| ERROR" in line]
+    errors = [
+        line.split(" | ", 3)[3].removeprefix("Config validation failed: ")
+        for line in run.stderr.splitlines()
+        if "| ERROR" in line
+    ]
     assert all(" | " in line for line in run.stderr.splitlines() if line.strip())  # log lines only
     named = [line.split(":")[0].split(" ")[0] for line in errors]
     for setting in (
