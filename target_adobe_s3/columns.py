@@ -75,6 +75,24 @@ def schema_columns(schema: Mapping[str, Any]) -> list[Column]:
     return columns
 
 
+SINGER_METADATA_PREFIX = "_sdc_"
+"""Properties taps and the SDK add about the extraction (`_sdc_filename`, `_sdc_batched_at`)."""
+
+
+def default_columns(schema: Mapping[str, Any]) -> list[Column]:
+    """The columns when `fields` is not set: every schema column but Singer's metadata.
+
+    `_sdc_*` properties describe the extraction, not the member (tap-jsonl's
+    `_sdc_filename` is a path on the tap's host), so they go to the partner only when
+    `fields` names them.
+    """
+    return [
+        column
+        for column in schema_columns(schema)
+        if not column.path[0].startswith(SINGER_METADATA_PREFIX)
+    ]
+
+
 def resolve_source(source: str, schema: Mapping[str, Any]) -> tuple[str, ...] | None:
     """The path a dotted `fields` source names, or None when the schema cannot hold it.
 
@@ -99,14 +117,14 @@ def resolve_source(source: str, schema: Mapping[str, Any]) -> tuple[str, ...] | 
 def select_columns(
     fields: Sequence[tuple[str, str | None]], schema: Mapping[str, Any], stream_name: str
 ) -> list[Column]:
-    """Columns for a stream: the `fields` selection, or every schema property.
+    """Columns for a stream: the `fields` selection, or every schema property but `_sdc_*`.
 
     Raises:
         ValueError: a selected source is not in the stream's schema, or two columns
             share a header.
     """
     if not fields:
-        columns = schema_columns(schema)
+        columns = default_columns(schema)
     else:
         columns = []
         for index, (source, target) in enumerate(fields):

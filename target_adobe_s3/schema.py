@@ -295,7 +295,8 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         title="Fields",
         description='Columns in order: "source.path" strings or {"source": ..., '
         '"target": "Header"} objects. Default: every schema property, nested ones '
-        "flattened with `.` replaced by `_`.",
+        "flattened with `.` replaced by `_`, except Singer's `_sdc_*` metadata (such as "
+        "`_sdc_filename`, a path on the tap's host), which is exported only when named here.",
         examples=[["email", {"source": "person.firstName", "target": "first_name"}]],
     ),
     th.Property(
