@@ -24,7 +24,8 @@ _TYPES = ("SCHEMA", "RECORD", "STATE", "ACTIVATE_VERSION", "BATCH")
 
 _BOM = b"\xef\xbb\xbf"
 _TELL_EVERY = 1024
-"""Records the reader takes on the one-pass path before it counts them to their stream."""
+"""Records the reader takes on the one-pass path before it counts them to their stream,
+when nothing reports progress."""
 
 
 def check_body(message: dict) -> None:
@@ -57,6 +58,31 @@ class FastStream(Protocol):
         """Count `count` more records of the stream (those `decode_line` took)."""
 
 
+class Pace(Protocol):
+    """Progress while input is read: a ticker, and how many records to take between counts."""
+
+    batch: int
+    """Records the fast path may take before it counts them (1: count each at once)."""
+
+    def start(self) -> None:
+        """Input starts: report progress until `stop`."""
+
+    def stop(self) -> None:
+        """Input ended or failed."""
+
+
+class _Unreported:
+    """No progress reporting: records are counted every `_TELL_EVERY`."""
+
+    batch = _TELL_EVERY
+
+    def start(self) -> None:
+        """Nothing to start."""
+
+    def stop(self) -> None:
+        """Nothing to stop."""
+
+
 class _Envelope(msgspec.Struct):
     """What the fast path needs of a message: its type, stream and record bytes."""
 
@@ -80,6 +106,8 @@ class LineReader(MsgSpecReader):
         self.line_number = 0
         self.fast: dict[str, FastStream] = {}
         """Fast streams by name (the target's registry, filled as sinks are made)."""
+        self.progress: Pace = _Unreported()
+        """Progress reporting (the export's), started and stopped around the input."""
         self.counts: Counter[str] = Counter()
         """Messages read by type, once `process_lines` has returned."""
 
@@ -156,12 +184,13 @@ class LineReader(MsgSpecReader):
         last: FastStream | None = None  # the last fast stream: its lines are tried first
         last_line: LineHandler | None = None
         taken = 0  # records `last` took and has not yet been told of
+        (pace := self.progress).start()  # progress lines until the input ends or fails
         try:
             for line in lines:
                 number += 1
                 if last_line is not None and last_line(line):
                     taken += 1
-                    if taken == _TELL_EVERY:
+                    if taken >= pace.batch:
                         last.add(taken)  # type: ignore[union-attr]  # set with last_line
                         records += taken
                         taken = 0
@@ -190,5 +219,6 @@ class LineReader(MsgSpecReader):
                 records += taken
             self.line_number = number
             stats["RECORD"] += records
+            pace.stop()
             self.counts = stats
         return stats

@@ -26,6 +26,7 @@ from target_adobe_s3.records import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from target_adobe_s3.summary import Progress
     from target_adobe_s3.target import TargetAdobeS3
 
 
@@ -52,16 +53,13 @@ def describe_bad_schema(stream: str, error: BaseException | None) -> str:
     return f"{where}: {error.message}" + (f" (at {path})" if path else "")
 
 
-_COUNT_EVERY = 4096
-"""Records counted for the SDK's metrics in batches of this size (and at the end)."""
-
-
 class FastRecords:
     """The fast path of one stream: record bytes → checked dict → rows; batched counts."""
 
-    def __init__(self, sink: SegmentSink, decoder: RecordDecoder) -> None:
+    def __init__(self, sink: SegmentSink, decoder: RecordDecoder, pace: Progress) -> None:
         self.sink = sink
         self.pending = 0
+        self._pace = pace
         self._decode = decoder.compile(sink.writer.write)
         self.decode_line = decoder.compile_line(sink.writer.write)
         """Whole-line handler; the reader counts what it takes and calls `add`."""
@@ -72,9 +70,9 @@ class FastRecords:
         self.add(1)
 
     def add(self, count: int) -> None:
-        """Count records handled; every few thousand, pass the count on to the SDK."""
+        """Count records handled; every `pace.batch`, pass the count on (progress, SDK)."""
         self.pending += count
-        if self.pending >= _COUNT_EVERY:
+        if self.pending >= self._pace.batch:
             self.flush()
 
     def flush(self) -> None:
@@ -108,7 +106,7 @@ class SegmentSink(RecordSink):
             decoder = RecordDecoder(
                 stream_name, self.schema, check=check, key_properties=self.key_properties
             )
-            self.fast = FastRecords(self, decoder)
+            self.fast = FastRecords(self, decoder, target.export.progress)
             target.register_fast(stream_name, self.fast)
 
     def process_record(self, record: dict, context: dict) -> None:

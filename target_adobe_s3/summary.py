@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -82,23 +84,79 @@ def summary_table(tally: Tally) -> str:
     )
 
 
-class Progress:
-    """Logs records read and the rate every `interval` seconds (checked every 4,096 records)."""
+PROGRESS_SECONDS = 30.0
+"""How often a progress line is logged while input is read."""
+BATCH = 1024
+"""Records the fast path may take before counting them, while records come quickly."""
+_PROBE_SECONDS = 1.0
+"""Records come quickly when BATCH of them arrive within this many seconds."""
 
-    def __init__(self, logger: logging.Logger, interval: float = 30.0) -> None:
+
+class Progress:
+    """Counts the records read; a ticker thread logs the count every `interval` seconds.
+
+    The fast path counts records in batches of `batch` so that counting costs nothing per
+    record. While records come slower than BATCH a second, `batch` is 1: each record is
+    counted as it is read, so a slow feed's progress lines are exact (when records come
+    quickly, a line may leave out the last batch, under a second's worth). After each
+    line `batch` drops to 1 again until the next BATCH records show the pace.
+    """
+
+    def __init__(self, logger: logging.Logger, interval: float = PROGRESS_SECONDS) -> None:
         self.logger = logger
         self.interval = interval
         self.records = 0
-        self._counted = 0
-        self._start = self._last = time.monotonic()
+        self.batch = 1
+        """Records the fast path may take before it calls `add` (read by the reader)."""
+        self._lock = threading.Lock()  # the pace is set by the ticker and by `add`
+        self._repace = False
+        self._probe_start = time.monotonic()
+        self._probe_end: float = BATCH  # the count at which the pace is measured next
+        self._start = self._probe_start
+        self._stopped = threading.Event()
+        self._ticker: threading.Thread | None = None
 
     def add(self, count: int = 1) -> None:
-        """Count records read; now and then (every 4,096 at most), log a progress line."""
+        """Count records read (on the fast path, `batch` or more at a time)."""
         self.records += count
-        if self.records - self._counted >= 4096:
-            self._counted = self.records
+        if self.records >= self._probe_end or self._repace:
+            self._pace()
+
+    def _pace(self) -> None:
+        """Measure the pace: batch counts once BATCH records come within a second."""
+        with self._lock:
             now = time.monotonic()
-            if now - self._last >= self.interval:
-                self._last = now
-                rate = self.records / max(now - self._start, 1e-9)
-                self.logger.info("Progress: %d records read (%.0f records/s)", self.records, rate)
+            if not self._repace and now - self._probe_start < _PROBE_SECONDS:
+                self.batch = BATCH
+                self._probe_end = math.inf
+                return
+            self._repace = False
+            self.batch = 1
+            self._probe_start = now
+            self._probe_end = self.records + BATCH
+
+    def start(self) -> None:
+        """Start logging a progress line every `interval` seconds (input is being read)."""
+        if self._ticker is not None:
+            return
+        with self._lock:
+            self._start = self._probe_start = time.monotonic()
+        self._stopped.clear()
+        self._ticker = threading.Thread(target=self._tick, name="progress", daemon=True)
+        self._ticker.start()
+
+    def stop(self) -> None:
+        """Stop the progress lines (end of input, or a failure)."""
+        self._stopped.set()
+        if self._ticker is not None:
+            self._ticker.join()
+            self._ticker = None
+
+    def _tick(self) -> None:
+        while not self._stopped.wait(self.interval):
+            records = self.records
+            rate = records / max(time.monotonic() - self._start, 1e-9)
+            self.logger.info("Progress: %d records read (%.0f records/s)", records, rate)
+            with self._lock:
+                self._repace = True  # exact counts again until the pace is known
+                self.batch = 1

@@ -168,6 +168,7 @@ class TargetAdobeS3(Target):
             self.logger,
             object_options=object_options(self.config),
         )
+        self.message_reader.progress = self.export.progress  # type: ignore[attr-defined]
 
     @classmethod
     def append_builtin_config(cls, config_jsonschema: dict) -> None:
