@@ -5,7 +5,7 @@
 
 Generated CSV rows (about 150 bytes: a UUID, an email, names, a status, a timestamp, a CRM id
 and a phone number) go to `--segments` segments at random (seeded), straight through
-`target_adobe_s3.spool.Spool` to temp files (no S3, no SDK). Each encoding runs in its own
+`target_adobe_s3.files.spool.Spool` to temp files (no S3, no SDK). Each encoding runs in its own
 child process, so its peak RSS (ru_maxrss) is its own; the child's RSS after its imports and
 its first batch of generated rows is the baseline, and `rss_above_mib` is the peak above it:
 what the open segments cost. Rows are generated in batches outside the timed part, so
@@ -96,8 +96,8 @@ def child(args: argparse.Namespace) -> None:
     if args.root:
         sys.path.insert(0, args.root)
     sys.path.insert(1, str(ROOT))
-    import target_adobe_s3.spool as spool_module  # noqa: PLC0415
-    from target_adobe_s3.pgp import load_recipient  # noqa: PLC0415
+    import target_adobe_s3.files.spool as spool_module  # noqa: PLC0415
+    from target_adobe_s3.openpgp.encrypt import load_recipient  # noqa: PLC0415
 
     recipient = load_recipient(Path(args.key_file).read_text()) if "pgp" in args.encoding else None
     compression = "gzip" if "gzip" in args.encoding else "none"

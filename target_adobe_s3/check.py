@@ -18,16 +18,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.plugin_base import JSONSchemaValidator
 
-from target_adobe_s3.auth import credential_source, make_session
 from target_adobe_s3.errors import DeliveryError
+from target_adobe_s3.s3.auth import credential_source, make_session
+from target_adobe_s3.s3.client import FRAMING_HINT, make_client, object_options, sends_checksums
 from target_adobe_s3.settings import Settings
-from target_adobe_s3.storage import FRAMING_HINT, make_client, object_options, sends_checksums
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from singer_sdk.plugin_base import PluginBase, _ConfigInput
 
-    from target_adobe_s3.pgp import Recipient
+    from target_adobe_s3.openpgp.encrypt import Recipient
 
 PROBE_BODY = b"target-adobe-s3 connection check\n"
 _DENIED = frozenset({"AccessDenied", "403", "AllAccessDisabled", "AccountProblem"})

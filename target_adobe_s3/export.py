@@ -9,21 +9,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from target_adobe_s3.columns import default_header
 from target_adobe_s3.errors import DeliveryError, InputError
-from target_adobe_s3.formats import compile_row_formatter
-from target_adobe_s3.macros import MacroError, SegmentValues, join_key
-from target_adobe_s3.manifest import Delivered, manifest_bytes, manifest_key
-from target_adobe_s3.rows import StreamWriter
-from target_adobe_s3.spool import Encoding, Part, Spool
-from target_adobe_s3.storage import Uploads, limit_malloc_arenas, upload_bytes
+from target_adobe_s3.files.spool import Encoding, Part, Spool
+from target_adobe_s3.formats.csv import compile_row_formatter
+from target_adobe_s3.naming.macros import MacroError, SegmentValues, join_key
+from target_adobe_s3.naming.manifest import Delivered, manifest_bytes, manifest_key
+from target_adobe_s3.rows.columns import default_header
+from target_adobe_s3.rows.writer import StreamWriter
+from target_adobe_s3.s3.client import Uploads, limit_malloc_arenas, upload_bytes
 from target_adobe_s3.summary import SKIP_DUPLICATE, Progress, Tally
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from target_adobe_s3.dedup import DedupSet
-    from target_adobe_s3.segments import Segment
+    from target_adobe_s3.files.dedup import DedupSet
+    from target_adobe_s3.rows.segments import Segment
     from target_adobe_s3.settings import Settings
 
 __all__ = ["Delivered", "Export", "StreamWriter"]
@@ -80,7 +80,7 @@ class Export:
         self._writers: list[StreamWriter] = []
         self._dedup: DedupSet | None = None
         if settings.dedup_keys:
-            from target_adobe_s3.dedup import DedupSet  # noqa: PLC0415 (only when set)
+            from target_adobe_s3.files.dedup import DedupSet  # noqa: PLC0415 (only when set)
 
             spill = self.spool.directory / "dedup"
             spill.mkdir(mode=0o700)

@@ -7,8 +7,8 @@ from typing import Any
 
 from singer_sdk import typing as th
 
-from target_adobe_s3.formats import DELIMITERS, NULL_CHOICES
-from target_adobe_s3.macros import known_macros
+from target_adobe_s3.formats.csv import DELIMITERS, NULL_CHOICES
+from target_adobe_s3.naming.macros import known_macros
 
 DEFAULT_FILE_NAME = "%DESTINATION_NAME%_segment%SEGMENT_ID%_%DATETIME(YYYYMMdd_HHmmss)%"
 

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from target_adobe_s3.columns import parse_fields
-from target_adobe_s3.formats import CsvDialect, DialectError
-from target_adobe_s3.macros import (
+from target_adobe_s3.formats.csv import CsvDialect, DialectError
+from target_adobe_s3.naming.macros import (
     MacroError,
     RunContext,
     Template,
@@ -22,11 +21,12 @@ from target_adobe_s3.macros import (
     check_segment_length,
     parse_export_time,
 )
+from target_adobe_s3.rows.columns import parse_fields
+from target_adobe_s3.s3.client import auth_problems
 from target_adobe_s3.schema import DEFAULT_FILE_NAME
-from target_adobe_s3.storage import auth_problems
 
 if TYPE_CHECKING:
-    from target_adobe_s3.pgp import Recipient
+    from target_adobe_s3.openpgp.encrypt import Recipient
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IP_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
@@ -235,7 +235,7 @@ class Settings:
         errors.extend(auth_problems(config))
         recipient = None
         if config.get("pgp_public_key"):
-            from target_adobe_s3.pgp import load_recipient  # noqa: PLC0415 (only when set)
+            from target_adobe_s3.openpgp.encrypt import load_recipient  # noqa: PLC0415 (only when set)
 
             recipient = check("pgp_public_key", load_recipient, config["pgp_public_key"])
         if errors:

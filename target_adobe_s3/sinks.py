@@ -15,7 +15,7 @@ from singer_sdk.exceptions import InvalidJSONSchema, InvalidRecord, MissingKeyPr
 from singer_sdk.sinks import RecordSink
 
 from target_adobe_s3.errors import InputError
-from target_adobe_s3.records import (
+from target_adobe_s3.intake.decoder import (
     RecordDecoder,
     json_type_name,
     missing_key_rule,

@@ -1,0 +1,1 @@
+"""Formats: one FileFormat per file type turns rows into bytes."""

@@ -1,0 +1,1 @@
+"""Intake: Singer lines in, typed records out (the line reader and the fast decoder)."""

@@ -1,0 +1,1 @@
+"""Naming: macros, object keys and the manifest (pure functions)."""

@@ -1,0 +1,1 @@
+"""Rows: which segments a record is in, its columns, and its values as text."""

@@ -1,0 +1,275 @@
+"""One stream's records become rows: segments, filters, columns, formatted bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from target_adobe_s3.errors import InputError
+from target_adobe_s3.rows.columns import Column, compile_getter, resolve_source, select_columns
+from target_adobe_s3.rows.segments import (
+    EXITED,
+    Member,
+    Segment,
+    flat_members,
+    keeps,
+    map_members,
+    routing_for,
+)
+from target_adobe_s3.rows.values import compile_json_formatter, escape_formulas, to_text
+from target_adobe_s3.summary import SKIP_EXITED, skip_missing
+
+if TYPE_CHECKING:
+    from target_adobe_s3.export import Export
+    from target_adobe_s3.settings import Settings
+
+Getter = Callable[[Mapping[str, Any]], list[Any]]
+
+
+def membership_schema(schema: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
+    """The schema of a fanned-out stream's rows.
+
+    The membership map is replaced by the segment id, name, status and qualification
+    time fields (each added unless the schema already has it).
+    """
+    properties = dict(schema.get("properties") or {})
+    properties.pop(settings.membership_field, None)
+    for name in (
+        settings.segment_id_field,
+        settings.segment_name_field,
+        settings.segment_status_field,
+        settings.qualification_time_field,
+    ):
+        properties.setdefault(name, {"type": ["string", "null"]})
+    return {**schema, "properties": properties}
+
+
+def _paths_getter(
+    setting: str, paths: Sequence[str], schema: Mapping[str, Any], stream: str
+) -> Getter | None:
+    """A getter for source paths named by a setting; InputError when the schema lacks one."""
+    if not paths:
+        return None
+    columns = []
+    for path in paths:
+        resolved = resolve_source(path, schema)
+        if resolved is None:
+            raise InputError(f"{setting}: '{path}' is not in the schema of stream '{stream}'")
+        columns.append(Column(resolved, path))
+    return compile_getter(columns)
+
+
+def _is_text(spec: object) -> bool:
+    """Whether a checked value of this property is always a string or null."""
+    if not isinstance(spec, Mapping) or any(k in spec for k in ("anyOf", "oneOf", "allOf")):
+        return False
+    declared = spec.get("type")
+    names = [declared] if isinstance(declared, str) else declared
+    return isinstance(names, list) and bool(names) and set(names) <= {"string", "null"}
+
+
+def text_columns(columns: Sequence[Column], schema: Mapping[str, Any]) -> list[bool]:
+    """Per column: whether its checked values are already field text (str or None)."""
+    properties = schema.get("properties") or {}
+    return [len(c.path) == 1 and _is_text(properties.get(c.path[0])) for c in columns]
+
+
+class StreamWriter:
+    """Turns one stream's records into rows of their segments' files.
+
+    `typed` says the records were checked against the schema (either record path), so
+    columns declared as strings hold text already and need no conversion.
+    """
+
+    def __init__(
+        self,
+        export: Export,
+        stream_name: str,
+        schema: Mapping[str, Any],
+        *,
+        typed: bool = False,
+    ) -> None:
+        settings = export.settings
+        self._fan_out = settings.membership_field in (schema.get("properties") or {})
+        route = None
+        if self._fan_out:
+            schema = membership_schema(schema, settings)
+            self._members = map_members(
+                stream_name, settings.membership_field, settings.segment_names
+            )
+        else:
+            route = routing_for(
+                stream_name,
+                schema,
+                settings.segment_id_field,
+                settings.segment_name_field,
+                settings.segment_names,
+            ).router()
+            self._members = flat_members(
+                route, settings.segment_status_field, settings.qualification_time_field
+            )
+        try:
+            columns = select_columns(settings.fields, schema, stream_name)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        self.header = tuple(column.header for column in columns)
+        self.stream_name = stream_name
+        texts = text_columns(columns, schema) if typed else [False] * len(columns)
+        # Fanned-out rows: where each column of the member's segment fields is (0 id,
+        # 1 name, 2 status, 3 qualification time); their values come from the map, unchecked.
+        fields = (
+            settings.segment_id_field,
+            settings.segment_name_field,
+            settings.segment_status_field,
+            settings.qualification_time_field,
+        )
+        self._segment_columns = [
+            (i, fields.index(c.path[0]))
+            for i, c in enumerate(columns)
+            if self._fan_out and len(c.path) == 1 and c.path[0] in fields
+        ]
+        for i, _ in self._segment_columns:
+            texts[i] = False
+        self._convert = [i for i, is_text in enumerate(texts) if not is_text]
+        self._export = export
+        self._settings = settings
+        self._get = compile_getter(columns)
+        self._mandatory = _paths_getter(
+            "mandatory_fields", settings.mandatory_fields, schema, stream_name
+        )
+        self._dedup_keys = _paths_getter(
+            "deduplication_keys", settings.dedup_keys, schema, stream_name
+        )
+        self._json = compile_json_formatter(self.header) if settings.file_type == "json" else None
+        self._csv = export.format_row
+        self._escape = settings.formula_escape and self._json is None
+        # Mandatory fields and dedup keys read the row as the member sees it.
+        self._needs_row = self._fan_out and (
+            self._mandatory is not None or self._dedup_keys is not None
+        )
+        # Field texts: what a CSV row is made of, and what dedup's tie-break compares.
+        self._texts = self._json is None or self._dedup_keys is not None
+        self._known: set[str] = set()
+        self.progress = export.progress.add
+        """Count records read (the caller counts, in batches on the fast path)."""
+        if route is not None and self._dedup_keys is None and self._json is None:
+            self.write = self._flat_writer(route)  # type: ignore[method-assign]
+
+    def _flat_writer(self, route: Callable[[Mapping[str, Any]], Segment]) -> Callable[..., None]:
+        """`write` for the common case: one segment per record, CSV rows, no dedup.
+
+        Equal in output to the general `write`, with the per-row work cut to lookups.
+        """
+        export, settings = self._export, self._settings
+        id_field, status_field = settings.segment_id_field, settings.segment_status_field
+        full = settings.export_mode == "full"
+        tally = export.tally
+        get, fmt, convert = self._get, self._csv, self._convert
+        escape = escape_formulas if self._escape else None
+        mandatory = self._mandatory
+        write_row = export.write_row
+        current_part, max_rows = export.spool.get, settings.max_rows_per_file
+        known: dict[str, Segment] = {}
+
+        def write_flat(record: Mapping[str, Any]) -> None:
+            raw_id = record.get(id_field)
+            segment = known.get(raw_id) if type(raw_id) is str else None
+            if segment is None:
+                segment = route(record)
+                if segment.segment_id in known:
+                    segment = known[segment.segment_id]
+                else:
+                    export.register(segment, self.stream_name, self.header)
+                    known[segment.segment_id] = segment
+            segment_id = segment.segment_id
+            if full:
+                status = record.get(status_field)
+                if type(status) is str and status.lower() == EXITED:
+                    tally.skip(segment_id, segment.segment_name, SKIP_EXITED)
+                    return
+            if mandatory is not None and (missing := self._missing(record)):
+                tally.skip(segment_id, segment.segment_name, skip_missing(missing))
+                return
+            values = get(record)
+            if escape is not None:
+                values = escape(values)
+            for i in convert:
+                values[i] = to_text(values[i])
+            line = fmt(values).encode()
+            part = current_part(segment_id)
+            if part is None or part.rows >= max_rows:
+                write_row(segment_id, line)
+            else:
+                part.write(line, 1)
+
+        return write_flat
+
+    def _overlay(self, record: Mapping[str, Any], member: Member) -> Mapping[str, Any]:
+        """The record as one fanned-out row sees it: the member's segment fields added."""
+        if not self._fan_out:
+            return record
+        s = self._settings
+        return {
+            **record,
+            s.segment_id_field: member.segment.segment_id,
+            s.segment_name_field: member.segment.segment_name,
+            s.segment_status_field: member.status,
+            s.qualification_time_field: member.qualified_at,
+        }
+
+    def _missing(self, row: Mapping[str, Any]) -> str | None:
+        """The first mandatory field the row lacks (absent, null or empty), if any."""
+        assert self._mandatory is not None
+        for path, value in zip(self._settings.mandatory_fields, self._mandatory(row), strict=True):
+            if value is None or value == "":
+                return path
+        return None
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        """Append the record's rows to their segments' files (or the dedup store)."""
+        export = self._export
+        members = self._members(record)
+        if not members:
+            export.tally.without_membership += 1
+            return
+        mode = self._settings.export_mode
+        # A fanned-out record's columns are the same for each of its members but the
+        # segment's own: read them once, then fill in each member's.
+        base = self._get(record) if self._fan_out else None
+        for member in members:
+            segment = member.segment
+            if not keeps(mode, member.status):
+                export.tally.skip(segment.segment_id, segment.segment_name, SKIP_EXITED)
+                continue
+            row = self._overlay(record, member) if self._needs_row else record
+            if self._mandatory is not None and (missing := self._missing(row)):
+                export.tally.skip(segment.segment_id, segment.segment_name, skip_missing(missing))
+                continue
+            if segment.segment_id not in self._known:
+                export.register(segment, self.stream_name, self.header)
+                self._known.add(segment.segment_id)
+            if base is None:
+                values = self._get(row)
+            else:
+                values = base.copy()
+                member_values = (
+                    segment.segment_id,
+                    segment.segment_name,
+                    member.status,
+                    member.qualified_at,
+                )
+                for index, which in self._segment_columns:
+                    values[index] = member_values[which]
+            if self._escape:
+                values = escape_formulas(values)
+            texts = values if self._json is None else list(values)
+            if self._texts:
+                for i in self._convert:
+                    texts[i] = to_text(texts[i])
+            line = self._json(values) if self._json else self._csv(texts).encode()
+            if self._dedup_keys is None:
+                export.write_row(segment.segment_id, line)
+            else:
+                key = tuple([to_text(v) or "" for v in self._dedup_keys(row)])
+                compare = tuple([text or "" for text in texts])
+                export.dedup_row(segment.segment_id, key, member.qualified_at, compare, line)

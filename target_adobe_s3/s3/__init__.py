@@ -1,0 +1,1 @@
+"""S3: credentials, the client, and complete-or-absent uploads."""
