@@ -17,11 +17,11 @@ from singer_sdk.sinks import RecordSink
 from target_adobe_s3.errors import InputError
 from target_adobe_s3.intake.decoder import (
     RecordDecoder,
-    json_type_name,
     missing_key_rule,
     missing_rule,
     type_rule,
 )
+from target_adobe_s3.jsontypes import json_type_name
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

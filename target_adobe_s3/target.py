@@ -20,8 +20,8 @@ from singer_sdk.target_base import Target
 
 from target_adobe_s3.errors import InputError, TargetError
 from target_adobe_s3.export import Delivered, Export
-from target_adobe_s3.intake.decoder import json_type_name
 from target_adobe_s3.intake.reader import LineReader
+from target_adobe_s3.jsontypes import json_type_name
 from target_adobe_s3.s3.client import check_bucket, make_client, object_options
 from target_adobe_s3.schema import CONFIG_SCHEMA
 from target_adobe_s3.settings import Settings

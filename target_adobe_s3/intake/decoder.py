@@ -24,6 +24,7 @@ else:  # pragma: no cover
     from typing_extensions import Required
 
 from target_adobe_s3.errors import InputError
+from target_adobe_s3.jsontypes import json_type_name, type_word
 
 _SIMPLE = {"string": str, "integer": int, "boolean": bool, "object": dict, "array": list}
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
@@ -41,31 +42,10 @@ LineHandler = Callable[[bytes], bool]
 """Takes a whole line; False when it is not a valid RECORD of its stream (see compile_line)."""
 
 _COMPOSITE = ("anyOf", "oneOf", "allOf", "not", "if", "$ref")
-_GOT = {
-    "str": "string",
-    "int": "integer",
-    "float": "number",
-    "Decimal": "number",
-    "bool": "boolean",
-    "dict": "object",
-    "object": "object",
-    "list": "array",
-    "array": "array",
-    "null": "null",
-    "NoneType": "null",
-}
 _TYPE_ERROR = re.compile(
     r"Expected `(?P<expected>[^`]+)`, got `(?P<got>\w+)`(?: - at `(?P<at>.+)`)?"
 )
 _MISSING = re.compile(r"Object missing required field `(?P<name>.+?)`(?: - at `(?P<at>.+)`)?$")
-
-
-def json_type_name(value: object) -> str:
-    """The JSON type of a decoded value, as a schema names it."""
-    name = type(value).__name__
-    if name == "int" and isinstance(value, bool):
-        return "boolean"
-    return _GOT.get(name, name)
 
 
 def type_rule(stream: str, field: str, declared: object, got: str) -> str:
@@ -238,13 +218,13 @@ class RecordDecoder:
             at = match["at"] or "$"
             field = _field(at)
             if field == "(record)":
-                got = _GOT.get(match["got"], match["got"])
+                got = type_word(match["got"])
                 return (
                     f"RECORD message for stream '{self.stream}': 'record' must be a JSON "
                     f"object, got {got}"
                 )
             declared = self._declared.get(field, match["expected"])
-            return type_rule(self.stream, field, declared, _GOT.get(match["got"], match["got"]))
+            return type_rule(self.stream, field, declared, type_word(match["got"]))
         return f"stream '{self.stream}': a record does not match the stream's schema ({message})"
 
 

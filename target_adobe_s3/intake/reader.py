@@ -21,8 +21,8 @@ from target_adobe_s3.intake.decoder import (
     DECODE_FAILURES,
     LineHandler,
     decode_problem,
-    json_type_name,
 )
+from target_adobe_s3.jsontypes import json_type_name
 
 _TYPES = ("SCHEMA", "RECORD", "STATE", "ACTIVATE_VERSION", "BATCH")
 

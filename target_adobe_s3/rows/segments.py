@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from target_adobe_s3.errors import InputError
+from target_adobe_s3.jsontypes import json_type_name
 
 EXITED = "exited"
 STATUSES = ("realized", "existing", EXITED)
@@ -32,11 +33,6 @@ def _as_text(value: Any) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return None
-
-
-def _json_type(value: Any) -> str:
-    names = {bool: "boolean", dict: "object", list: "array", type(None): "null"}
-    return names.get(type(value), "number")
 
 
 @dataclass(frozen=True)
@@ -69,7 +65,7 @@ class SegmentRouting:
                 if raw_id is None or raw_id == "":
                     problem = "is missing or empty"
                 else:
-                    problem = f"must be a string or an integer, got {_json_type(raw_id)}"
+                    problem = f"must be a string or an integer, got {json_type_name(raw_id)}"
                 raise InputError(f"stream '{stream}': segment id field '{id_field}' {problem}")
             name = _as_text(record.get(name_field)) if name_field else None
             name = name or names.get(segment_id, segment_id)
@@ -161,7 +157,7 @@ def map_members(
         if membership is None:
             return []
         if type(membership) is not dict and not isinstance(membership, Mapping):
-            raise bad(f"must be an object, got {_json_type(membership)}")
+            raise bad(f"must be an object, got {json_type_name(membership)}")
         found: list[Member] = []
         for namespace, entries in membership.items():
             if entries is None:

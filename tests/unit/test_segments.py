@@ -251,6 +251,7 @@ def test_map_members_one_per_segment_in_every_namespace() -> None:
     ("value", "message"),
     [
         ([1], "field 'segmentMembership' must be an object, got array"),
+        ("realized", "field 'segmentMembership' must be an object, got string"),
         ({"ups": "s1"}, "namespace 'ups' must map segment ids to objects"),
         ({"ups": {"s1": "realized"}}, "segment 's1' must be an object with a status"),
         ({"ups": {"": {}}}, "namespace 'ups' has an empty segment id"),
