@@ -33,7 +33,7 @@ def rss_mib() -> float:
 def child(args: argparse.Namespace) -> None:
     """Encrypt args.mb MB from memory to the sink; print a JSON result line."""
     sys.path.insert(0, str(ROOT))
-    from target_adobe_s3.openpgp.encrypt import EncryptingWriter, load_recipient  # noqa: PLC0415
+    from target_adobe_s3.openpgp import EncryptingWriter, load_recipient  # noqa: PLC0415
 
     recipient = load_recipient(Path(args.key_file).read_text())
     total, write = args.mb * MB, args.write_kb * 1024

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from singer_sdk.plugin_base import PluginBase, _ConfigInput
 
-    from target_adobe_s3.openpgp.encrypt import Recipient
+    from target_adobe_s3.openpgp import Recipient
 
 PROBE_BODY = b"target-adobe-s3 connection check\n"
 _DENIED = frozenset({"AccessDenied", "403", "AllAccessDisabled", "AccountProblem"})

@@ -26,7 +26,7 @@ from target_adobe_s3.s3.client import auth_problems
 from target_adobe_s3.schema import DEFAULT_FILE_NAME
 
 if TYPE_CHECKING:
-    from target_adobe_s3.openpgp.encrypt import Recipient
+    from target_adobe_s3.openpgp import Recipient
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IP_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
@@ -235,7 +235,7 @@ class Settings:
         errors.extend(auth_problems(config))
         recipient = None
         if config.get("pgp_public_key"):
-            from target_adobe_s3.openpgp.encrypt import load_recipient  # noqa: PLC0415 (only when set)
+            from target_adobe_s3.openpgp import load_recipient  # noqa: PLC0415 (only when set)
 
             recipient = check("pgp_public_key", load_recipient, config["pgp_public_key"])
         if errors:

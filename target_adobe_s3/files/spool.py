@@ -33,7 +33,7 @@ from target_adobe_s3.errors import TargetError
 from target_adobe_s3.files.deflate import LEVEL, GzipChunks
 
 if TYPE_CHECKING:
-    from target_adobe_s3.openpgp.encrypt import EncryptingWriter, Recipient
+    from target_adobe_s3.openpgp import EncryptingWriter, Recipient
 
 Buffer = bytes | bytearray | memoryview
 
@@ -121,7 +121,7 @@ class Stack:
         assert 2 * self.keep >= self.limit, "a buffer at least half full is never shrunk"
         self._writer: EncryptingWriter | None = None
         if encoding.recipient is not None:
-            from target_adobe_s3.openpgp.encrypt import EncryptingWriter  # noqa: PLC0415 (only when set)
+            from target_adobe_s3.openpgp import EncryptingWriter  # noqa: PLC0415 (only when set)
 
             self._writer = EncryptingWriter(
                 self.digest,  # type: ignore[arg-type]

@@ -7,15 +7,8 @@ import binascii
 import re
 from collections.abc import Iterator
 
-from target_adobe_s3.openpgp.packets import (
-    DAMAGED,
-    EXPORT_HINT,
-    PRIVATE_KEY_REFUSED,
-    TAG_PUBLIC_KEY,
-    TAG_SECRET_KEY,
-    PgpKeyError,
-    iter_packets,
-)
+from target_adobe_s3.openpgp.errors import DAMAGED, EXPORT_HINT, PRIVATE_KEY_REFUSED, PgpKeyError
+from target_adobe_s3.openpgp.packets import TAG_PUBLIC_KEY, TAG_SECRET_KEY, iter_packets
 
 _BEGIN = re.compile(r"-----\s*BEGIN\s+([A-Z0-9 ,/]+?)\s*-----")
 _B64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")

@@ -24,21 +24,13 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 
 from target_adobe_s3.openpgp.armor import key_bytes
 from target_adobe_s3.openpgp.keys import choose_key
-from target_adobe_s3.openpgp.packets import (
-    TAG_LITERAL,
-    TAG_SEIPD,
-    KeyPacket,
-    PgpKeyError,
-    encode_length,
-)
+from target_adobe_s3.openpgp.packets import TAG_LITERAL, TAG_SEIPD, KeyPacket, encode_length
 from target_adobe_s3.openpgp.session import session_key_packet
 
 try:
     from cryptography.hazmat.decrepit.ciphers.modes import CFB
 except ImportError:  # pragma: no cover (cryptography < 43)
     from cryptography.hazmat.primitives.ciphers.modes import CFB
-
-__all__ = ["EncryptingWriter", "PgpKeyError", "Recipient", "load_recipient"]
 
 _Emit = Callable[[bytes], object]
 _log = logging.getLogger(__name__)
@@ -57,7 +49,7 @@ class Recipient:
 
 
 def load_recipient(text: str | bytes, now: datetime | None = None) -> Recipient:
-    """Parse, verify and choose the encryption key. Raises PgpKeyError.
+    """Parse, verify and choose the encryption key.
 
     Args:
         text: The public key: armored, Base64 of the armored block or of the binary key, or
@@ -66,6 +58,9 @@ def load_recipient(text: str | bytes, now: datetime | None = None) -> Recipient:
 
     Returns:
         The recipient, ready for EncryptingWriter.
+
+    Raises:
+        PgpKeyError: the key cannot be used; the message says why and what to do.
     """
     choice = choose_key(key_bytes(text), now)
     fingerprint = choice.key.fingerprint.hex().upper()

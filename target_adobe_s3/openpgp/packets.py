@@ -1,6 +1,6 @@
 """OpenPGP packets (RFC 4880, RFC 6637): framing, MPIs, and public key packets.
 
-The error type and algorithm tables every pgp_* module shares, packet headers read and
+The tag and algorithm tables every module of the library shares, packet headers read and
 written, and version 4 key packets parsed into `cryptography` public keys.
 """
 
@@ -16,16 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
-EXPORT_COMMANDS = (
-    "`gpg --armor --export <email>`, `sq key extract-cert <key file>` (sq 1.x: "
-    "`sq cert export --cert <fingerprint>`) or `rnpkeys --export-key <email>`"
-)
-EXPORT_HINT = f"export the recipient's public key with {EXPORT_COMMANDS}"
-DAMAGED = f"the OpenPGP key data is truncated or damaged; {EXPORT_HINT} and paste it again"
-PRIVATE_KEY_REFUSED = (
-    "this is a PGP secret (private) key: never share it; give the recipient's PUBLIC key "
-    f"instead, exported with {EXPORT_COMMANDS}"
-)
+from target_adobe_s3.openpgp.errors import DAMAGED, PgpKeyError
 
 TAG_PKESK, TAG_SIGNATURE, TAG_SECRET_KEY, TAG_PUBLIC_KEY = 1, 2, 5, 6
 TAG_SECRET_SUBKEY, TAG_LITERAL, TAG_USER_ID, TAG_PUBLIC_SUBKEY = 7, 11, 13, 14
@@ -54,10 +45,6 @@ HASHES: dict[int, tuple[str, type[hashes.HashAlgorithm]]] = {
     12: ("sha3_256", hashes.SHA3_256),
     14: ("sha3_512", hashes.SHA3_512),
 }
-
-
-class PgpKeyError(ValueError):
-    """The recipient key cannot be used; the message says what is wrong and what to do."""
 
 
 # --- reading -------------------------------------------------------------------------------

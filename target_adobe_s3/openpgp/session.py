@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.keywrap import aes_key_wrap
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from target_adobe_s3.openpgp.errors import PgpKeyError
 from target_adobe_s3.openpgp.packets import (
     ALGO_ECDH,
     ALGO_RSA,
@@ -16,7 +17,6 @@ from target_adobe_s3.openpgp.packets import (
     HASHES,
     TAG_PKESK,
     KeyPacket,
-    PgpKeyError,
     encode_mpi,
     packet,
 )

@@ -11,7 +11,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, padding, rsa, utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from target_adobe_s3.openpgp.packets import DAMAGED, HASHES, KeyPacket, PgpKeyError, Reader, mpi_int
+from target_adobe_s3.openpgp.errors import DAMAGED, PgpKeyError
+from target_adobe_s3.openpgp.packets import HASHES, KeyPacket, Reader, mpi_int
 
 SIG_CERTIFICATIONS = (0x10, 0x11, 0x12, 0x13)
 SIG_SUBKEY_BINDING, SIG_DIRECT_KEY = 0x18, 0x1F

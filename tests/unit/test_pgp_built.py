@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 
-from target_adobe_s3.openpgp.encrypt import PgpKeyError, load_recipient
+from target_adobe_s3.openpgp import PgpKeyError, load_recipient
 from target_adobe_s3.openpgp.packets import encode_mpi, packet
 
 T0 = 1_700_000_000

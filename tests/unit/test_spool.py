@@ -18,7 +18,7 @@ import pytest
 
 from target_adobe_s3.files import spool as spool_module
 from target_adobe_s3.files.spool import GZIP_CHUNK, GZIP_HISTORY, PENDING, Encoding, Spool
-from target_adobe_s3.openpgp.encrypt import load_recipient
+from target_adobe_s3.openpgp import load_recipient
 
 
 def test_parts_are_private_hold_what_was_written_and_are_removed(tmp_path: Path) -> None:
