@@ -1,6 +1,7 @@
 """A local S3-compatible server (moto's server mode) on a free 127.0.0.1 port.
 
-Used by the demo and by the test suite: real HTTP, no patching of boto3.
+Used by the demo and the benchmarks: real HTTP, no patching of boto3. The tests have their
+own launcher (tests/support/s3_servers.py) and import nothing from demo/.
 """
 
 from __future__ import annotations

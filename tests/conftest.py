@@ -1,4 +1,9 @@
-"""Fixtures: a real moto S3 server over HTTP for the session, a fresh bucket per test."""
+"""Fixtures: a real moto S3 server over HTTP for the session, a fresh bucket per test.
+
+Every test under tests/system/ is marked `system` here, by its path: `pytest -m "not system"`
+is the fast loop (unit/ and e2e/), `pytest -m system` the rest. Markers are registered in
+pyproject.toml (`--strict-markers`).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-from demo.local_s3 import FAKE_CREDENTIALS, moto_server
+from tests.support.s3_servers import FAKE_CREDENTIALS, moto_server
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -75,19 +80,25 @@ def config(bucket: str, s3_endpoint: str, spool_dir: Path) -> dict[str, Any]:
     }
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Markers: `meltano` runs real Meltano (needs PyPI); deselect with `-m 'not meltano'`."""
-    config.addinivalue_line("markers", "meltano: real Meltano end to end (installs from PyPI)")
+SYSTEM = Path(__file__).resolve().parent / "system"
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test under tests/system/ `system`."""
+    for item in items:
+        if item.path.resolve().is_relative_to(SYSTEM):
+            item.add_marker(pytest.mark.system)
 
 
 @pytest.fixture(scope="session")
 def gpg_keys() -> Iterator[Any]:
-    """A real GNUPGHOME with one key of each kind (tests/gpg.py KEY_KINDS), for the session.
+    """A real GNUPGHOME with one key of each kind (tests/support/gpg.py KEY_KINDS), for the session.
 
     `.public[kind]` is the armored public key, `.decrypt(data)` runs `gpg --decrypt`.
     Kinds: rsa_subkey, rsa_primary, cv25519, p256, p384, p521, brainpool.
     """
-    from tests.gpg import gpg_available, make_keys
+    from tests.support.gpg import gpg_available, make_keys
 
     if not gpg_available():
         pytest.skip("gpg is not installed")

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.credentials import RefreshableCredentials
 
-from demo.local_s3 import free_port, moto_server
 from target_adobe_s3.s3.auth import (
     assume_role_refresher,
     auth_problems,
@@ -23,93 +17,15 @@ from target_adobe_s3.s3.auth import (
     role_session_name,
     sts_endpoint,
 )
-from tests.helpers import (
+from tests.support.helpers import (
     MEMBER_SCHEMA,
     objects,
     record_message,
     run_target,
     schema_message,
 )
-
-BOOTSTRAP_CALLS = 4
-"""Unauthenticated requests moto lets through before it enforces IAM: the admin's setup."""
-
-ALLOW_ALL = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-}
-TRUST_ANYONE = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
-}
-
-
-@dataclass
-class IamServer:
-    """A moto server that checks signatures and IAM policies, with an admin user."""
-
-    url: str
-    admin: dict[str, str]
-
-    def client(self, service: str, keys: dict[str, str] | None = None) -> Any:
-        """A client of `service` signed with `keys` (the admin's by default)."""
-        make: Any = boto3.client  # any service by name
-        return make(service, endpoint_url=self.url, region_name="us-east-1", **(keys or self.admin))
-
-    def user(self, actions: list[str]) -> dict[str, str]:
-        """A new user allowed only `actions` on every resource; returns its keys."""
-        iam = self.client("iam")
-        name = f"user-{uuid.uuid4().hex[:8]}"
-        iam.create_user(UserName=name)
-        policy = {"Version": "2012-10-17", "Statement": [allow(actions)]}
-        iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
-        key = iam.create_access_key(UserName=name)["AccessKey"]
-        return {
-            "aws_access_key_id": key["AccessKeyId"],
-            "aws_secret_access_key": key["SecretAccessKey"],
-        }
-
-    def role(self, actions: list[str]) -> str:
-        """A new role anyone may assume, allowed only `actions`; returns its ARN."""
-        iam = self.client("iam")
-        name = f"role-{uuid.uuid4().hex[:8]}"
-        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST_ANYONE))[
-            "Role"
-        ]["Arn"]
-        policy = {"Version": "2012-10-17", "Statement": [allow(actions)]}
-        iam.put_role_policy(RoleName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
-        return str(arn)
-
-    def bucket(self) -> str:
-        """A new bucket owned by the admin."""
-        name = f"iam-{uuid.uuid4().hex[:16]}"
-        self.client("s3").create_bucket(Bucket=name)
-        return name
-
-
-def allow(actions: list[str]) -> dict[str, Any]:
-    return {"Effect": "Allow", "Action": actions, "Resource": "*"}
-
-
-@contextlib.contextmanager
-def iam_server() -> Iterator[IamServer]:
-    """Start a moto server that enforces IAM once the admin user exists."""
-    with contextlib.ExitStack() as stack:
-        with pytest.MonkeyPatch.context() as mp:  # read by the server process at start
-            mp.setenv("INITIAL_NO_AUTH_ACTION_COUNT", str(BOOTSTRAP_CALLS))
-            url = stack.enter_context(moto_server())
-        iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1")
-        iam.create_user(UserName="admin")
-        policy = iam.create_policy(PolicyName="all", PolicyDocument=json.dumps(ALLOW_ALL))
-        iam.attach_user_policy(UserName="admin", PolicyArn=policy["Policy"]["Arn"])
-        key = iam.create_access_key(UserName="admin")["AccessKey"]
-        yield IamServer(
-            url,
-            {
-                "aws_access_key_id": key["AccessKeyId"],
-                "aws_secret_access_key": key["SecretAccessKey"],
-            },
-        )
+from tests.support.iam import IamServer, iam_server
+from tests.support.s3_servers import free_port
 
 
 @pytest.fixture(scope="module")

@@ -10,40 +10,23 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import Run, objects, run_target
+from tests.support.helpers import Run, error_lines, objects, run_target
 
 BAD = Path(__file__).parents[1] / "data" / "bad"
 MANIFEST = json.loads((BAD / "cases.json").read_text(encoding="utf-8"))
 CASES: dict[str, dict[str, Any]] = MANIFEST["cases"]
 REFUSED = sorted(name for name, case in CASES.items() if case["exit_code"] != 0)
 
-# `2026-11-25 13:35:45,180 | ERROR    | target-adobe-s3                | message`
-LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \| (\w+) +\| \S+ +\| (.*)$")
-
 
 def _param(name: str, reason_key: str) -> Any:
     reason = CASES[name].get(reason_key)
     marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
     return pytest.param(name, id=name, marks=marks)
-
-
-def error_lines(stderr: str) -> list[str]:
-    """The messages of the ERROR log lines; fails on any line that is not a log line."""
-    found = []
-    for line in stderr.splitlines():
-        if not line.strip():
-            continue
-        match = LOG_LINE.match(line)
-        assert match, f"stderr line is not a log line (a multi-line message?): {line[:200]!r}"
-        if match.group(1) in ("ERROR", "CRITICAL"):
-            found.append(match.group(2))
-    return found
 
 
 def run_case(name: str, config: dict, tmp_path: Path) -> Run:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import (
+from tests.support.helpers import (
     MEMBER_SCHEMA,
     TARGET,
     Run,
@@ -30,7 +30,7 @@ from tests.helpers import (
     state_message,
     write_config,
 )
-from tests.test_bad_input import LOG_LINE, error_lines
+from tests.support.helpers import LOG_LINE, error_lines
 
 STATE_TAIL = "No STATE was emitted for undelivered records."
 WAITING = (

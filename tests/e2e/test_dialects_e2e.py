@@ -16,7 +16,7 @@ import pytest
 
 from target_adobe_s3.formats.csv import DELIMITERS, NULL_CHOICES, CsvDialect
 from target_adobe_s3.target import TargetAdobeS3
-from tests.helpers import objects, record_message, schema_message, singer_text
+from tests.support.helpers import objects, record_message, schema_message, singer_text
 
 VALUES = [
     "plain",

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import TARGET
+from tests.support.helpers import TARGET
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path("scripts") / "update_docs.py"

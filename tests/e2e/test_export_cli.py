@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import (
+from tests.support.helpers import (
     MEMBER_SCHEMA,
     objects,
     open_uploads,

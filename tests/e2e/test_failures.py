@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import (
+from tests.support.helpers import (
     MEMBER_SCHEMA,
     objects,
     record_message,

@@ -20,7 +20,7 @@ import pytest
 
 from target_adobe_s3.summary import BATCH, Progress
 from target_adobe_s3.target import TargetAdobeS3
-from tests.helpers import MEMBER_SCHEMA, objects, record_message, schema_message, singer_text
+from tests.support.helpers import MEMBER_SCHEMA, objects, record_message, schema_message, singer_text
 
 PROGRESS_RE = re.compile(r"^Progress: (\d+) records read \(\d+ records/s\)$")
 WAIT = 20.0  # seconds a line may take to appear on a busy machine (never asserted as a time)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from target_adobe_s3.target import TargetAdobeS3
-from tests.helpers import (
+from tests.support.helpers import (
     export_and_take,
     record_message,
     run_target,

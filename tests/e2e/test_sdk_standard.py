@@ -16,7 +16,7 @@ from singer_sdk.testing.templates import TargetFileTestTemplate
 
 from target_adobe_s3.formats.csv import CsvDialect
 from target_adobe_s3.target import TargetAdobeS3
-from tests.helpers import objects
+from tests.support.helpers import objects
 
 SKIPPED = {
     # A schema that changes a stream's columns while its segment file is open is a

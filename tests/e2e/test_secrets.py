@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from target_adobe_s3.s3.auth import hide_secrets, redact
-from tests.helpers import (
+from tests.support.helpers import (
     MEMBER_SCHEMA,
     TARGET,
     Run,
@@ -30,7 +30,7 @@ from tests.helpers import (
     state_message,
     write_config,
 )
-from tests.test_auth import IamServer, iam_server
+from tests.support.iam import IamServer, iam_server
 
 FAKE = {
     "aws_access_key_id": "AKIAFAKEKEY7LEAKTEST",

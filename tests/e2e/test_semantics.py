@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import (
+from tests.support.helpers import (
     export_and_take,
     objects,
     record_message,

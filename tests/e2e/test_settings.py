@@ -12,7 +12,7 @@ import pytest
 from target_adobe_s3.formats.csv import CsvDialect
 from target_adobe_s3.naming.macros import FOLDER_ALLOWED_TEXT, KNOWN_MACROS, RunContext
 from target_adobe_s3.settings import Settings, bucket_problem
-from tests.helpers import run_with_stdin_open
+from tests.support.helpers import run_with_stdin_open
 
 BUCKET = "acme-audiences"
 UTC = timezone.utc

@@ -20,7 +20,7 @@ from target_adobe_s3.s3.client import (
     upload_bytes,
     upload_file,
 )
-from tests.helpers import (
+from tests.support.helpers import (
     MEMBER_SCHEMA,
     objects,
     open_uploads,

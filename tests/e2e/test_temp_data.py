@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import objects, record_message, schema_message, singer_text, start_target
+from tests.support.helpers import objects, record_message, schema_message, singer_text, start_target
 
 MARKER = b"PLAINTEXT-MARKER"
 SCHEMA = {

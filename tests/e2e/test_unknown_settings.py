@@ -17,7 +17,7 @@ import yaml
 
 from target_adobe_s3.settings import ENV_PREFIX, Settings, unknown_env_settings, unknown_settings
 from target_adobe_s3.target import TargetAdobeS3
-from tests.helpers import (
+from tests.support.helpers import (
     MEMBER_SCHEMA,
     TARGET,
     Run,

@@ -1,6 +1,6 @@
 """S3 faults between the target and the server: retried as configured, else a clean failure.
 
-The target CLI runs as a subprocess with `endpoint_url` pointing at tests/faultproxy.py,
+The target CLI runs as a subprocess with `endpoint_url` pointing at tests/support/faultproxy.py,
 which forwards to the local moto server and injects 500s, 503 SlowDowns, connection
 resets in the middle of a request body and stalls. Objects are compared byte for byte
 with those of a clean run of the same input and config (fixed export_time and run_id).
@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from target_adobe_s3.s3.client import PART_SIZE, client_config, make_client
-from tests.faultproxy import FaultProxy
-from tests.helpers import (
+from tests.support.faultproxy import FaultProxy
+from tests.support.helpers import (
     MEMBER_SCHEMA,
     TARGET,
     Run,

@@ -1,6 +1,6 @@
 """The target killed while a multipart upload is in flight: nothing partial under a final key.
 
-The proxy (tests/faultproxy.py) holds part 2 of segment `b`'s upload unanswered; the test
+The proxy (tests/support/faultproxy.py) holds part 2 of segment `b`'s upload unanswered; the test
 waits on the proxy's event that says the part has arrived (no sleeps, no timing), then
 signals the target. Segment `a` was uploaded before (segments go in id order).
 SIGTERM during input reading is tested in tests/test_failures.py.
@@ -22,8 +22,8 @@ import pytest
 
 from target_adobe_s3.files.spool import STALE_AFTER
 from target_adobe_s3.s3.client import PART_SIZE
-from tests.faultproxy import FaultProxy, Rule
-from tests.helpers import (
+from tests.support.faultproxy import FaultProxy, Rule
+from tests.support.helpers import (
     MEMBER_SCHEMA,
     TARGET,
     big_segment_records,

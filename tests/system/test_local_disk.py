@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from target_adobe_s3.files.spool import format_size
-from tests.helpers import (
+from tests.support.helpers import (
     MEMBER_SCHEMA,
     TARGET,
     Run,
@@ -34,7 +34,7 @@ from tests.helpers import (
     state_message,
     write_config,
 )
-from tests.test_bad_input import error_lines
+from tests.support.helpers import error_lines
 
 STATE_TAIL = "No STATE was emitted for undelivered records."
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import TARGET
+from tests.support.helpers import TARGET
 
 try:
     import tomllib

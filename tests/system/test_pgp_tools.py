@@ -17,7 +17,7 @@ import pytest
 from target_adobe_s3.openpgp.armor import key_bytes
 from target_adobe_s3.openpgp.packets import TAG_SIGNATURE, TAG_USER_ID, iter_packets, packet
 from target_adobe_s3.openpgp.signatures import SIG_DIRECT_KEY
-from tests.helpers import (
+from tests.support.helpers import (
     export_and_take,
     objects,
     record_message,
@@ -27,7 +27,7 @@ from tests.helpers import (
     sent_by_segment,
     singer_text,
 )
-from tests.pgp_tools import RnpHome, SqKey, require, sq_decrypt
+from tests.support.pgp_tools import RnpHome, SqKey, require, sq_decrypt
 
 SCHEMA = {
     "type": "object",

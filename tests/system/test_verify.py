@@ -1,7 +1,7 @@
 """Delivery is verified: what S3 stored (size, SHA-256) against what was sent; Content-Type.
 
-Against moto (over HTTP, through tests/faultproxy.py where the answer is altered) and
-against s3rver 3.7.1 over HTTPS (tests/s3rver_server.py), a second S3 implementation
+Against moto (over HTTP, through tests/support/faultproxy.py where the answer is altered) and
+against s3rver 3.7.1 over HTTPS (tests/support/s3_servers.py), a second S3 implementation
 that stores botocore's aws-chunked framing as the object's content.
 """
 
@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from target_adobe_s3.s3.client import PART_SIZE, content_type, stored_problem
-from tests.faultproxy import FaultProxy
-from tests.helpers import (
+from tests.support.faultproxy import FaultProxy
+from tests.support.helpers import (
     MEMBER_SCHEMA,
     big_segment_records,
     objects,
@@ -33,7 +33,7 @@ from tests.helpers import (
     singer_text,
     state_message,
 )
-from tests.s3rver_server import S3rver, s3rver_or_skip
+from tests.support.s3_servers import S3rver, s3rver_or_skip
 
 STATE = {"bookmark": 3}
 SMALL_KEY = "amazon_s3_segmenta_20240501_061804.csv"

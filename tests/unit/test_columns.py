@@ -14,7 +14,7 @@ from target_adobe_s3.rows.columns import (
     schema_columns,
     select_columns,
 )
-from tests.helpers import objects, record_message, run_target, schema_message
+from tests.support.helpers import objects, record_message, run_target, schema_message
 
 STREAM = "members"
 

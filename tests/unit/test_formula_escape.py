@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from target_adobe_s3.rows.values import escape_formulas
-from tests.helpers import export_and_take, record_message, schema_message
+from tests.support.helpers import export_and_take, record_message, schema_message
 
 SCHEMA = {
     "type": "object",

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import MEMBER_SCHEMA, export_and_take, record_message, schema_message
+from tests.support.helpers import MEMBER_SCHEMA, export_and_take, record_message, schema_message
 
 FOLDER = "exports/%SEGMENT_NAME%"
 NFC = unicodedata.normalize("NFC", "Café Crème")

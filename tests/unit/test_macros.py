@@ -26,7 +26,7 @@ from target_adobe_s3.naming.macros import (
     safe_path_value,
 )
 from target_adobe_s3.schema import CONFIG_SCHEMA
-from tests.helpers import objects, run_with_stdin_open
+from tests.support.helpers import objects, run_with_stdin_open
 
 EXPORT_TIME = datetime(2020, 4, 8, 6, 18, 4, 123456, tzinfo=timezone.utc)
 RUN = RunContext(

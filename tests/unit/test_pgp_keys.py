@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from target_adobe_s3.openpgp.armor import crc24
 from target_adobe_s3.openpgp.encrypt import EncryptingWriter, PgpKeyError, Recipient, load_recipient
 from target_adobe_s3.openpgp.packets import iter_packets, packet
-from tests.gpg import KEY_KINDS, GpgHome
+from tests.support.gpg import KEY_KINDS, GpgHome
 
 PAST = "20200101T000000"  # gpg --faked-system-time
 

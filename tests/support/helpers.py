@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
@@ -22,6 +23,23 @@ MEMBER_SCHEMA: dict[str, Any] = {
         "score": {"type": ["number", "null"]},
     },
 }
+
+
+# `2026-11-25 13:35:45,180 | ERROR    | target-adobe-s3                | message`
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \| (\w+) +\| \S+ +\| (.*)$")
+
+
+def error_lines(stderr: str) -> list[str]:
+    """The messages of the ERROR log lines; fails on any line that is not a log line."""
+    found = []
+    for line in stderr.splitlines():
+        if not line.strip():
+            continue
+        match = LOG_LINE.match(line)
+        assert match, f"stderr line is not a log line (a multi-line message?): {line[:200]!r}"
+        if match.group(1) in ("ERROR", "CRITICAL"):
+            found.append(match.group(2))
+    return found
 
 
 def schema_message(stream: str, schema: Mapping[str, Any], keys: Iterable[str] = ()) -> dict:

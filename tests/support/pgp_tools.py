@@ -80,7 +80,7 @@ class SqKey:
     def generate(self) -> SqKey:
         """Make the key with sq 0.x's CLI (Debian 12's sq 0.27)."""
         if sq_version()[0] != 0:
-            raise RuntimeError("tests/pgp_tools.py speaks sq 0.x's CLI; adapt SqKey for sq 1.x")
+            raise RuntimeError("pgp_tools.py speaks sq 0.x's CLI; adapt SqKey for sq 1.x")
         uid = ["--userid", self.user_id] if self.user_id else []
         _checked(
             "sq", "key", "generate", "--cipher-suite", self.cipher_suite, *uid,

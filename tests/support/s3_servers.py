@@ -1,11 +1,15 @@
-"""s3rver (npm, pinned in tests/s3rver/) over HTTPS on 127.0.0.1: a second S3 implementation.
+"""Local S3 servers for the tests, each on a free 127.0.0.1 port: real HTTP(S), no patching.
 
-`scripts/ensure-s3rver.sh` installs it (`npm ci` in tests/s3rver/). The certificate is a
-self-signed one made here with `cryptography`; clients trust it through its file
-(`AWS_CA_BUNDLE` for the target's CLI, `verify=` for boto3 in the tests).
+- `moto_server()`: moto's S3 server (from the dev extras), what most tests write to.
+- `s3rver_server()`: s3rver (npm, pinned in tests/support/s3rver/) over HTTPS, a second,
+  independent S3 implementation. `scripts/ensure-s3rver.sh` installs it (`npm ci` in
+  tests/support/s3rver/). The certificate is a self-signed one made here with `cryptography`;
+  clients trust it through its file (`AWS_CA_BUNDLE` for the target's CLI, `verify=` for
+  boto3 in the tests). Use `s3rver_or_skip()` in a fixture: it skips where s3rver is not
+  installed, and fails instead when the `CI` environment variable is set, so CI never
+  passes by skipping it.
 
-Use `s3rver_or_skip()` in a fixture: it skips where s3rver is not installed, and fails
-instead when the `CI` environment variable is set, so CI never passes by skipping it.
+The demo has its own small launcher (demo/local_s3.py): the tests import nothing from demo/.
 """
 
 from __future__ import annotations
@@ -16,9 +20,13 @@ import ipaddress
 import os
 import re
 import shutil
+import socket
 import subprocess
+import sys
 import tempfile
 import threading
+import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +40,54 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+"""What the tests put in the environment, so that boto3 never finds real credentials."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def moto_server(timeout: float = 30.0) -> Iterator[str]:
+    """Start moto's S3 server in a child process; yields its endpoint URL."""
+    port = free_port()
+    env = {**os.environ, **FAKE_CREDENTIALS}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"moto_server did not start on {url}") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+# --- s3rver -------------------------------------------------------------------------------------
 
 HOME = Path(__file__).with_name("s3rver")
 SCRIPT = HOME / "node_modules" / "s3rver" / "bin" / "s3rver.js"
