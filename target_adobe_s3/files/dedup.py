@@ -1,6 +1,6 @@
 """AEP deduplication keys: one row per key value in each segment file, in bounded memory.
 
-The rule, in order (see `time_rank` for how times compare):
+The rule, in order (see `time_rank.time_rank` for how times compare):
 
 1. the latest qualification time wins; a missing time loses to any other, and a present
    but unparsable one loses to every parsable time;
@@ -16,108 +16,24 @@ exceed the byte budget, the largest segment is sorted by key and written to a ru
 from __future__ import annotations
 
 import heapq
-import math
-import re
 import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from decimal import Decimal
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
 
 from target_adobe_s3.files.spill import Entry, Key, Pref, Run, SpillCipher, read_run, write_run
+from target_adobe_s3.files.time_rank import time_rank
 
-MISSING, UNPARSABLE, PARSED = 0, 1, 2
 # Runs merged at once; a segment with more is first merged down in passes of this many,
 # so at most FAN_IN + 1 run files are open at a time.
 FAN_IN = 64
 # Approximate bytes per entry beyond its texts: the dict slot, tuples and object headers.
 ENTRY_OVERHEAD = 100
 TEXT_OVERHEAD = 50
-
-_NS = 1_000_000_000
-_EPOCH_DAY = date(1970, 1, 1).toordinal()
-_INT64 = 1 << 63
-_ISO = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})"
-    r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
-    r"\s*(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?)?"
-)
-
-
-def time_rank(value: object) -> tuple[int, int]:
-    """Rank a raw qualification time as (class, nanoseconds since the epoch, UTC).
-
-    Class is `PARSED`, `UNPARSABLE` or `MISSING` (ns is 0 for the last two); higher wins.
-
-    - None, "" or blank: missing.
-    - str: ISO-8601 extended, "YYYY-MM-DD[(T| )hh:mm[:ss[.fraction]][Z|±hh[:mm]]]";
-      no offset means UTC; fraction digits past nanoseconds are cut off.
-    - datetime (naive = UTC), date (midnight UTC), int, float or Decimal epoch seconds.
-    - anything else (bool, NaN, other text, out of range): unparsable; all unparsable
-      times tie with each other, so the compare texts decide between them.
-    """
-    ns: int | None
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return MISSING, 0
-    if isinstance(value, str):
-        ns = _parse_iso(value.strip())
-    elif isinstance(value, datetime):
-        ns = _datetime_ns(value)
-    elif isinstance(value, date):
-        ns = (value.toordinal() - _EPOCH_DAY) * 86_400 * _NS
-    elif isinstance(value, bool):
-        ns = None
-    elif isinstance(value, int):
-        ns = value * _NS
-    elif isinstance(value, (float, Decimal)):
-        ns = _epoch_ns(value)
-    else:
-        ns = None
-    if ns is None or not -_INT64 <= ns // _NS < _INT64:
-        return UNPARSABLE, 0
-    return PARSED, ns
-
-
-def _parse_iso(text: str) -> int | None:
-    match = _ISO.fullmatch(text)
-    if match is None:
-        return None
-    y, mo, d, h, mi, s, frac, _z, sign, oh, om = match.groups()
-    offset = 0
-    if sign is not None:
-        if int(oh) > 23 or int(om or 0) > 59:
-            return None
-        offset = (int(oh) * 60 + int(om or 0)) * 60 * (-1 if sign == "-" else 1)
-    try:
-        day = date(int(y), int(mo), int(d)).toordinal() - _EPOCH_DAY
-        if h is not None and (int(h) > 23 or int(mi) > 59 or int(s or 0) > 59):
-            return None
-    except ValueError:
-        return None
-    seconds = day * 86_400 + int(h or 0) * 3600 + int(mi or 0) * 60 + int(s or 0) - offset
-    return seconds * _NS + int((frac or "")[:9].ljust(9, "0"))
-
-
-def _datetime_ns(value: datetime) -> int:
-    offset = (value.utcoffset() or timedelta(0)) // timedelta(microseconds=1)
-    day = value.toordinal() - _EPOCH_DAY
-    seconds = day * 86_400 + value.hour * 3600 + value.minute * 60 + value.second
-    return (seconds * 1_000_000 + value.microsecond - offset) * 1000
-
-
-def _epoch_ns(value: float | Decimal) -> int | None:
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        value = Decimal(repr(value))  # the shortest text of the float, as written in JSON
-    if not value.is_finite() or not -_INT64 < value < _INT64:
-        return None
-    return math.floor(value * _NS)
 
 
 def entry_bytes(key: Key, pref: Pref) -> int:
