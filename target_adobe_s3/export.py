@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 from target_adobe_s3.errors import DeliveryError, InputError
 from target_adobe_s3.files.spool import Encoding, Part, Spool
 from target_adobe_s3.formats.csv import compile_row_formatter
-from target_adobe_s3.naming.macros import MacroError, SegmentValues, join_key
+from target_adobe_s3.naming.macros import SegmentValues
 from target_adobe_s3.naming.manifest import Delivered, manifest_bytes, manifest_key
+from target_adobe_s3.naming.safety import MacroError, join_key
 from target_adobe_s3.rows.columns import default_header
 from target_adobe_s3.rows.writer import StreamWriter
 from target_adobe_s3.s3.client import Uploads, limit_malloc_arenas, upload_bytes

@@ -12,14 +12,12 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from target_adobe_s3.formats.csv import CsvDialect, DialectError
-from target_adobe_s3.naming.macros import (
+from target_adobe_s3.naming.macros import RunContext, Template, parse_export_time
+from target_adobe_s3.naming.safety import (
     MacroError,
-    RunContext,
-    Template,
     check_folder_path,
     check_plain_value,
     check_segment_length,
-    parse_export_time,
 )
 from target_adobe_s3.rows.columns import parse_fields
 from target_adobe_s3.s3.client import auth_problems

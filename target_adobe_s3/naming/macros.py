@@ -1,38 +1,37 @@
-"""Folder and file-name macros as AEP expands them, and the S3 key-safety rules.
+"""Folder and file-name macros as AEP expands them: the one list of macros, templates.
 
-Pure functions: no I/O and no clock reads; the export time comes in through `RunContext`.
+A template is compiled once (`Template.parse`) and expanded per segment; what record values
+may put into a key, and how long a segment may be, is `safety`'s. Pure functions: no I/O and
+no clock reads; the export time comes in through `RunContext`.
 """
 
 from __future__ import annotations
 
 import difflib
-import hashlib
 import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-MACRO_NAMES = (
-    "SEGMENT_ID",
-    "SEGMENT_NAME",
-    "DESTINATION_NAME",
-    "STREAM_NAME",
-    "DATETIME",
-    "TIMESTAMP",
-    "RUN_ID",
-    "CUSTOM_TEXT",
-    "ORGANIZATION_NAME",
-    "SANDBOX_NAME",
-)
-"""Every macro, in the order the documentation lists them."""
-SEGMENT_MACROS = frozenset({"SEGMENT_ID", "SEGMENT_NAME", "STREAM_NAME"})
-RUN_MACROS = {
-    "DESTINATION_NAME": "destination_name",
-    "RUN_ID": "run_id",
-    "CUSTOM_TEXT": "custom_text",
-    "ORGANIZATION_NAME": "organization_name",
-    "SANDBOX_NAME": "sandbox_name",
+from target_adobe_s3.naming.safety import MACRO_SHAPE, MacroError, fit_segment, safe_path_value
+
+MACROS: dict[str, str] = {
+    "SEGMENT_ID": "segment",
+    "SEGMENT_NAME": "segment",
+    "DESTINATION_NAME": "run",
+    "STREAM_NAME": "segment",
+    "DATETIME": "time",
+    "TIMESTAMP": "time",
+    "RUN_ID": "run",
+    "CUSTOM_TEXT": "run",
+    "ORGANIZATION_NAME": "run",
+    "SANDBOX_NAME": "run",
 }
+"""Every macro, in the order the documentation lists them, and where its value comes from: a
+`SegmentValues` or `RunContext` field of the same name in lower case, or the export time."""
+MACRO_NAMES = tuple(MACROS)
+SEGMENT_MACROS = frozenset(name for name, source in MACROS.items() if source == "segment")
+RUN_MACROS = {name: name.lower() for name, source in MACROS.items() if source == "run"}
 DEFAULT_DATETIME_PATTERN = "YYYYMMdd_HHmmss"
 DATETIME_TOKEN_ORDER = ("YYYY", "MM", "dd", "HH", "mm", "ss", "SSS")
 DATETIME_TOKENS = tuple(sorted(DATETIME_TOKEN_ORDER, key=len, reverse=True))  # longest first
@@ -50,24 +49,8 @@ def known_macros(*, tokens: bool = False) -> str:
 
 
 KNOWN_MACROS = known_macros()
-FOLDER_ALLOWED_TEXT = "A-Z a-z 0-9 and / ! - _ . ' ( ) \" ^ [ ] + $ % *"
-
-# Shaped like a macro: `%`, a letter, letters, digits or `_`, an optional `(argument)`, `%`.
-# Any other `%` is literal text.
-_MACRO_RE = re.compile(r"%([A-Za-z][A-Za-z0-9_]*)(?:\(([^()%]*)\))?%")
 _OPEN_RE = re.compile(r"%([A-Za-z][A-Za-z0-9_]*)\(")
 _UPPER_NAME_RE = re.compile(r"[A-Z][A-Z0-9_]*")
-# `/` and `\`, C0/DEL/C1 controls, line/paragraph separators, the bidi embedding, override and
-# isolate controls (they reorder how a key is displayed, so one name could pose as another)
-# and lone surrogates (not UTF-8).
-_UNSAFE_RE = re.compile(
-    "[/\\\\\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
-_FOLDER_RE = re.compile(r"[A-Za-z0-9/!\-_.'()\"^\[\]+$%*]")
-_HASH_LEN = 12
-MAX_VALUE_BYTES = 160  # one record value in a key
-MAX_SEGMENT_BYTES = 200  # one expanded path segment: a file name stays under 255 bytes
-MAX_KEY_BYTES = 1024  # S3's limit on an object key
 _TIME_RE = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2})"
     r"(?::([0-9]{2})(?:[.,]([0-9]+))?)?(Z|[+-][0-9]{2}(?::?[0-9]{2})?)?",
@@ -76,10 +59,6 @@ _TIME_RE = re.compile(
 
 # (kind, literal, DATETIME tokens): kind is "" for literal text, else the macro name.
 _Part = tuple[str, str, tuple[str, ...]]
-
-
-class MacroError(ValueError):
-    """A bad template, pattern or value; the message is one sentence naming the problem."""
 
 
 @dataclass(frozen=True)
@@ -156,7 +135,7 @@ def unknown_macro(text: str, name: str, arg: str | None) -> str:
 def _parse_parts(text: str) -> tuple[_Part, ...]:
     parts: list[_Part] = []
     pos = 0
-    for match in _MACRO_RE.finditer(text):
+    for match in MACRO_SHAPE.finditer(text):
         name, arg = match.group(1), match.group(2)
         if match.start() > pos:
             parts.append(_literal(text[pos : match.start()]))
@@ -198,41 +177,7 @@ def _expand(parts: tuple[_Part, ...], run: RunContext, segment: SegmentValues) -
         first, *rest = text.split("/")
         segments[-1].append((first, None))
         segments.extend([(piece, None)] for piece in rest)
-    return "/".join(_fit_segment(pieces) for pieces in segments)
-
-
-def _fit_segment(pieces: list[tuple[str, str | None]]) -> str:
-    """One path segment, at most MAX_SEGMENT_BYTES: its record values share what is left.
-
-    Text from the settings (literals, dates, run values) is kept whole; the record values
-    share the bytes left (shorter ones kept whole first), a value cut to its share getting
-    its stable hash suffix. Only when the settings' text alone is too long is the whole
-    segment cut the same way.
-    """
-    text = "".join(piece for piece, _ in pieces)
-    if len(text.encode("utf-8")) <= MAX_SEGMENT_BYTES:
-        return text
-    sizes = {
-        i: len(piece.encode("utf-8"))
-        for i, (piece, value) in enumerate(pieces)
-        if value is not None
-    }
-    left = MAX_SEGMENT_BYTES - sum(
-        len(piece.encode("utf-8")) for piece, value in pieces if value is None
-    )
-    limits: dict[int, int] = {}  # the values that must be cut, and to how many bytes
-    for count, i in enumerate(sorted(sizes, key=sizes.__getitem__)):
-        share = max(_HASH_LEN + 2, left // (len(sizes) - count))  # shorter values first
-        if sizes[i] > share:
-            limits[i] = share
-        left -= min(sizes[i], share)
-    text = "".join(
-        safe_path_value(value, limits[i]) if value is not None and i in limits else piece
-        for i, (piece, value) in enumerate(pieces)
-    )
-    if len(text.encode("utf-8")) <= MAX_SEGMENT_BYTES:
-        return text
-    return _cut_with_hash(text, text, MAX_SEGMENT_BYTES)
+    return "/".join(fit_segment(pieces) for pieces in segments)
 
 
 @dataclass(frozen=True)
@@ -296,82 +241,6 @@ class Template:
                 break
             prefix += literal
         return prefix
-
-
-def safe_path_value(value: str, max_bytes: int = MAX_VALUE_BYTES) -> str:
-    r"""Make a record value fill exactly one S3 key path segment.
-
-    `/`, `\`, control characters (C0, DEL, C1), U+2028/U+2029, the bidi embedding, override
-    and isolate controls (U+202A-U+202E, U+2066-U+2069) and lone surrogates become `_`;
-    `.`, `..` and the empty string become underscores; a value longer than `max_bytes` in
-    UTF-8 is cut on a character boundary and gets `~` + 12 hex chars of the SHA-256 of the
-    original value.
-    """
-    suffix_len = 1 + _HASH_LEN
-    if max_bytes <= suffix_len:
-        raise ValueError(f"max_bytes must be more than {suffix_len}, got {max_bytes}")
-    cleaned = _UNSAFE_RE.sub("_", value)
-    if cleaned in ("", ".", ".."):
-        cleaned = "_" * max(1, len(cleaned))
-    if len(cleaned.encode("utf-8")) <= max_bytes:
-        return cleaned
-    return _cut_with_hash(cleaned, value, max_bytes)
-
-
-def _cut_with_hash(text: str, original: str, max_bytes: int) -> str:
-    """`text` cut on a character boundary, then `~` + 12 hex chars of `original`'s SHA-256."""
-    digest = hashlib.sha256(original.encode("utf-8", "surrogatepass")).hexdigest()[:_HASH_LEN]
-    head = text.encode("utf-8")[: max_bytes - 1 - _HASH_LEN].decode("utf-8", "ignore")
-    return f"{head}~{digest}"
-
-
-def check_folder_path(text: str) -> None:
-    """Check a user-typed folder path against AEP's allowed characters; raises MacroError."""
-    for i, char in enumerate(text):
-        if not _FOLDER_RE.fullmatch(char):
-            raise MacroError(
-                f"character {char!r} at position {i} is not allowed in a folder path; "
-                f"allowed: {FOLDER_ALLOWED_TEXT}"
-            )
-    for segment in text.split("/"):
-        if segment in (".", ".."):
-            raise MacroError(f"folder path {text!r} has a {segment!r} segment; it is not allowed")
-        check_segment_length(segment)
-
-
-def check_segment_length(text: str) -> None:
-    """A path segment typed in the settings fits in MAX_SEGMENT_BYTES (macros count as 0)."""
-    size = len(_MACRO_RE.sub("", text).encode("utf-8", "surrogatepass"))
-    if size > MAX_SEGMENT_BYTES:
-        raise MacroError(
-            f"{text[:40]!r}... is {size} bytes long; a folder or file name may have at most "
-            f"{MAX_SEGMENT_BYTES} (before its extension), as file systems allow 255"
-        )
-
-
-def check_plain_value(text: str) -> None:
-    """Check a config value used by a macro: one path segment, no control characters."""
-    bad = _UNSAFE_RE.search(text)
-    if bad:
-        raise MacroError(
-            f"value {text!r} contains {bad.group(0)!r} at position {bad.start()}; "
-            "'/', '\\' and control characters are not allowed"
-        )
-    if text in (".", ".."):
-        raise MacroError(f"value {text!r} is not allowed (it would be a relative path segment)")
-
-
-def join_key(folder: str, file_name: str) -> str:
-    """Join folder and file name into an S3 key: single slashes, no leading slash.
-
-    Raises MacroError if the key would have a `.` or `..` segment or exceed 1,024 bytes.
-    """
-    key = re.sub(r"/+", "/", f"{folder}/{file_name}").lstrip("/")
-    if any(segment in (".", "..") for segment in key.split("/")):
-        raise MacroError(f"object key {key!r} has a '.' or '..' segment, which is not allowed")
-    if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
-        raise MacroError(f"object key {key[:60]!r}... is longer than S3's {MAX_KEY_BYTES} bytes")
-    return key
 
 
 def parse_export_time(text: str) -> datetime:

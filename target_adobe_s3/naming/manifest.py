@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from target_adobe_s3.naming.macros import check_plain_value, join_key
+from target_adobe_s3.naming.safety import check_plain_value, join_key
 
 
 @dataclass(frozen=True)

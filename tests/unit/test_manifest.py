@@ -7,8 +7,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from target_adobe_s3.naming.macros import MacroError, RunContext, Template
+from target_adobe_s3.naming.macros import RunContext, Template
 from target_adobe_s3.naming.manifest import Delivered, manifest_bytes, manifest_key
+from target_adobe_s3.naming.safety import MacroError
 
 RUN = RunContext(datetime(2024, 5, 1, 6, 18, 4, tzinfo=timezone.utc), "run-1", "Acme")
 

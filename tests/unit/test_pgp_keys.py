@@ -13,8 +13,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from target_adobe_s3.openpgp import EncryptingWriter, PgpKeyError, Recipient, load_recipient
 from target_adobe_s3.openpgp.armor import crc24
-from target_adobe_s3.openpgp.encrypt import EncryptingWriter, PgpKeyError, Recipient, load_recipient
 from target_adobe_s3.openpgp.packets import iter_packets, packet
 from tests.support.gpg import KEY_KINDS, GpgHome
 

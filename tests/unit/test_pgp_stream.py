@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.decrepit.ciphers.modes import CFB
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 
-from target_adobe_s3.openpgp.encrypt import EncryptingWriter, Recipient, load_recipient
+from target_adobe_s3.openpgp import EncryptingWriter, Recipient, load_recipient
 from tests.support.gpg import KEY_KINDS
 
 SIZES = [0, 1, 511, 512, 65535, 65536, 65537, 3_000_017]
