@@ -24,6 +24,20 @@ MEMBER_SCHEMA: dict[str, Any] = {
     },
 }
 
+TAP_JSONL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "segment_id": {"type": "string"},
+        "email": {"type": ["string", "null"]},
+        "_sdc_filename": {"type": ["string", "null"]},
+        "_sdc_last_modified": {"type": ["string", "null"], "format": "date-time"},
+        "person": {
+            "type": ["object", "null"],
+            "properties": {"_sdc_note": {"type": ["string", "null"]}},
+        },
+    },
+}
+"""A tap-jsonl stream: Singer's `_sdc_*` metadata beside the members' fields."""
 
 # `2026-11-25 13:35:45,180 | ERROR    | target-adobe-s3                | message`
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \| (\w+) +\| \S+ +\| (.*)$")
