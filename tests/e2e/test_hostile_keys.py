@@ -1,6 +1,6 @@
 """Hostile segment ids and names in object keys, through the CLI and the local S3 server.
 
-tests/test_export_cli.py checks that a few hostile names stay inside the folder; this adds
+tests/e2e/test_export_cli.py checks that a few hostile names stay inside the folder; this adds
 hostile ids, Unicode tricks (bidi controls, combining marks, NFC against NFD), values long
 enough to be cut (stable across runs, each file name within 255 bytes), names that clean to
 the same text, and checks that every row lands in exactly one object.
