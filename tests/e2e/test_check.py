@@ -13,6 +13,7 @@ import pytest
 
 from target_adobe_s3.check import probe_prefix
 from target_adobe_s3.settings import Settings
+from tests.support.deliveries import BIG_KEY, BOTH, SMALL, SMALL_KEY, WHEN_REQUIRED
 from tests.support.helpers import (
     TARGET,
     Run,
@@ -23,9 +24,8 @@ from tests.support.helpers import (
     run_with_stdin_open,
     sent_by_segment,
 )
-from tests.support.s3_servers import S3rver, s3rver_or_skip
 from tests.support.iam import IamServer, iam_server
-from tests.support.deliveries import BIG_KEY, BOTH, SMALL, SMALL_KEY, WHEN_REQUIRED
+from tests.support.s3_servers import S3rver, s3rver_or_skip
 
 PROBE = r"target-adobe-s3-check-[0-9a-f]{32}\.txt"
 MULTIPART_ACTIONS = ["s3:ListBucketMultipartUploads", "s3:AbortMultipartUpload"]

@@ -19,9 +19,11 @@ from typing import Any
 import pytest
 
 from tests.support.helpers import (
+    LOG_LINE,
     MEMBER_SCHEMA,
     TARGET,
     Run,
+    error_lines,
     objects,
     record_message,
     run_target,
@@ -30,7 +32,6 @@ from tests.support.helpers import (
     state_message,
     write_config,
 )
-from tests.support.helpers import LOG_LINE, error_lines
 
 STATE_TAIL = "No STATE was emitted for undelivered records."
 WAITING = (

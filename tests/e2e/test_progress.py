@@ -18,9 +18,15 @@ from typing import Any
 
 import pytest
 
-from target_adobe_s3.summary import BATCH, Progress
+from target_adobe_s3.summary import BATCH
 from target_adobe_s3.target import TargetAdobeS3
-from tests.support.helpers import MEMBER_SCHEMA, objects, record_message, schema_message, singer_text
+from tests.support.helpers import (
+    MEMBER_SCHEMA,
+    objects,
+    record_message,
+    schema_message,
+    singer_text,
+)
 
 PROGRESS_RE = re.compile(r"^Progress: (\d+) records read \(\d+ records/s\)$")
 WAIT = 20.0  # seconds a line may take to appear on a busy machine (never asserted as a time)
@@ -107,42 +113,3 @@ def test_a_feed_that_slows_down_gets_exact_counts_again(
     assert progress_counts(caplog)[-1] == 3 * BATCH + 10
     (body,) = objects(s3, config["bucket"]).values()
     assert len(body.decode().splitlines()) == 1 + 3 * BATCH + 10
-
-
-def test_no_progress_line_before_the_interval(caplog: pytest.LogCaptureFixture) -> None:
-    progress = Progress(logging.getLogger("test-progress"), interval=3600.0)
-    with caplog.at_level(logging.INFO, logger="test-progress"):
-        progress.start()
-        progress.add(20_000)
-        progress.stop()
-    assert progress.records == 20_000
-    assert progress_counts(caplog) == []
-
-
-def test_records_are_counted_one_by_one_until_they_come_quickly() -> None:
-    progress = Progress(logging.getLogger("test-progress"), interval=3600.0)
-    assert progress.batch == 1  # a feed of unknown pace: every record counted as read
-    for _ in range(BATCH):
-        progress.add(1)
-    assert progress.batch == BATCH  # BATCH records well within a second: batches
-    progress.add(5 * BATCH)
-    assert (progress.records, progress.batch) == (6 * BATCH, BATCH)
-
-
-def test_after_each_line_records_are_counted_one_by_one_again(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    progress = Progress(logging.getLogger("test-progress"), interval=0.05)
-    for _ in range(BATCH):
-        progress.add(1)
-    assert progress.batch == BATCH
-    with caplog.at_level(logging.INFO, logger="test-progress"):
-        progress.start()
-        deadline = time.monotonic() + WAIT
-        while not progress_counts(caplog) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        progress.stop()
-    assert progress_counts(caplog)[0] == BATCH
-    assert progress.batch == 1  # the pace is measured again: a feed may have slowed down
-    progress.add(1)
-    assert progress.batch == 1

@@ -12,7 +12,13 @@ import pytest
 from target_adobe_s3.errors import DeliveryError
 from target_adobe_s3.export import Export
 from target_adobe_s3.target import TargetAdobeS3
-from tests.support.helpers import MEMBER_SCHEMA, objects, record_message, schema_message, singer_text
+from tests.support.helpers import (
+    MEMBER_SCHEMA,
+    objects,
+    record_message,
+    schema_message,
+    singer_text,
+)
 from tests.support.helpers import state_message as state
 
 MESSAGES = [

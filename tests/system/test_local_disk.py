@@ -25,6 +25,7 @@ from tests.support.helpers import (
     TARGET,
     Run,
     big_segment_records,
+    error_lines,
     objects,
     open_uploads,
     run_target,
@@ -34,7 +35,6 @@ from tests.support.helpers import (
     state_message,
     write_config,
 )
-from tests.support.helpers import error_lines
 
 STATE_TAIL = "No STATE was emitted for undelivered records."
 
