@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from target_adobe_s3.formats.csv import CsvDialect, DialectError
+from target_adobe_s3.formats.dialect import CsvDialect, DialectError
 from target_adobe_s3.naming.macros import RunContext, Template, parse_export_time
 from target_adobe_s3.naming.safety import (
     MacroError,

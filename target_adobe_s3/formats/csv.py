@@ -1,6 +1,6 @@
 r"""CSV dialects and field formatting the way AEP writes its S3 export files.
 
-Pure functions, no I/O. `compile_row_formatter` is on the per-row hot path: everything that
+Pure functions, no I/O. `compile_row_encoder` is on the per-row hot path: everything that
 depends on the dialect is decided once when the formatter is compiled, so formatting a field
 costs a truth test, one precompiled regex ``search`` and, only for the rare field that needs
 it, a few ``str.replace`` calls.
@@ -28,219 +28,73 @@ which ``csv.reader`` returns as ``[]``.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import TypeAlias
+
+from target_adobe_s3.formats.base import FileFormat, FormatOptions, RowEncoder
+from target_adobe_s3.formats.dialect import CsvDialect
 
 RowFormatter: TypeAlias = Callable[[Sequence[str | None]], str]
-
-#: Accepted ``csv_delimiter`` values and the character each one means. Besides the characters
-#: themselves, the words ``tab``, ``comma``, ``pipe``, ``semicolon`` and ``colon`` are accepted
-#: (in any letter case, as AEP's UI names them), and so is the two-character text ``\t``, which
-#: is what a tab typed as ``'\t'`` in a single-quoted YAML string turns into.
-DELIMITERS: dict[str, str] = {
-    "\t": "\t",
-    "\\t": "\t",
-    "tab": "\t",
-    ",": ",",
-    "comma": ",",
-    "|": "|",
-    "pipe": "|",
-    ";": ";",
-    "semicolon": ";",
-    ":": ":",
-    "colon": ":",
-}
-
-#: Accepted ``csv_null_value`` and ``csv_empty_value`` values: the four letters ``null``, two
-#: double-quote characters, or nothing.
-NULL_CHOICES = ("null", '""', "")
-
-QUOTE_CHOICES = ('"', "")
-ESCAPE_CHOICES = ("\\", "'")
-
-_DELIMITER_CHARS = frozenset(DELIMITERS.values())
-_DELIMITER_LIST = "tab, ',', '|', ';', ':'"
-
-
-class DialectError(ValueError):
-    """A CSV formatting setting has a value that is not one of its choices."""
-
-
-def _choices(values: Sequence[str]) -> str:
-    return ", ".join(repr(value) for value in values)
-
-
-def _text(name: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise DialectError(f"{name} must be text; got {value!r}")
-    return value
-
-
-def _flag(name: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise DialectError(f"{name} must be true or false; got {value!r}")
-    return value
-
-
-@dataclass(frozen=True)
-class CsvDialect:
-    r"""How rows are written: AEP's CSV formatting options.
-
-    Attributes:
-        delimiter: The field separator, one character (a value of `DELIMITERS`).
-        quote: ``'"'``, or ``""`` for no quoting.
-        escape: ``"\\"`` or ``"'"``.
-        null_value: Text written for a null field, one of `NULL_CHOICES`.
-        empty_value: Text written for an empty string, one of `NULL_CHOICES`.
-        header: Whether files start with a header row.
-        quote_all: Quote every value (other than the null and empty texts); needs a quote.
-    """
-
-    delimiter: str = "\t"
-    quote: str = '"'
-    escape: str = "\\"
-    null_value: str = ""
-    empty_value: str = ""
-    header: bool = True
-    quote_all: bool = False
-
-    def __post_init__(self) -> None:
-        """Check every field, so that a dialect built directly is as safe as one from settings.
-
-        Raises:
-            DialectError: A field is not one of its choices.
-        """
-        if self.delimiter not in _DELIMITER_CHARS:
-            raise DialectError(
-                f"csv_delimiter must be one of {_DELIMITER_LIST}; got {self.delimiter!r}"
-            )
-        if self.quote not in QUOTE_CHOICES:
-            raise DialectError(f'csv_quote must be \'"\' or "" (no quoting); got {self.quote!r}')
-        if self.escape not in ESCAPE_CHOICES:
-            raise DialectError(
-                f"csv_escape must be one of {_choices(ESCAPE_CHOICES)}; got {self.escape!r}"
-            )
-        if self.null_value not in NULL_CHOICES:
-            raise DialectError(
-                f"csv_null_value must be one of {_choices(NULL_CHOICES)}; got {self.null_value!r}"
-            )
-        if self.empty_value not in NULL_CHOICES:
-            raise DialectError(
-                f"csv_empty_value must be one of {_choices(NULL_CHOICES)}; got {self.empty_value!r}"
-            )
-        _flag("csv_header", self.header)
-        _flag("csv_quote_all", self.quote_all)
-        if self.quote_all and not self.quote:
-            raise DialectError('csv_quote_all needs a quote character, but csv_quote is ""')
-
-    @classmethod
-    def from_settings(  # noqa: PLR0917  # positional order is the documented contract
-        cls,
-        delimiter: object = "\t",
-        quote: object = '"',
-        escape: object = "\\",
-        null_value: object = "",
-        empty_value: object = "",
-        header: object = True,
-        quote_all: object = False,
-    ) -> CsvDialect:
-        r"""Build a dialect from the ``csv_*`` settings, checking each one.
-
-        Args:
-            delimiter: ``csv_delimiter``: a key of `DELIMITERS`.
-            quote: ``csv_quote``: ``'"'`` or ``""``.
-            escape: ``csv_escape``: ``"\\"`` or ``"'"``.
-            null_value: ``csv_null_value``: one of `NULL_CHOICES`.
-            empty_value: ``csv_empty_value``: one of `NULL_CHOICES`.
-            header: ``csv_header``: a boolean.
-            quote_all: ``csv_quote_all``: a boolean; true needs a quote character.
-
-        Returns:
-            The dialect.
-
-        Raises:
-            DialectError: A setting is not one of its choices; the message names it.
-        """
-        char = None
-        if isinstance(delimiter, str):
-            char = DELIMITERS.get(delimiter) or DELIMITERS.get(delimiter.lower())
-        if char is None:
-            raise DialectError(f"csv_delimiter must be one of {_DELIMITER_LIST}; got {delimiter!r}")
-        return cls(
-            delimiter=char,
-            quote=_text("csv_quote", quote),
-            escape=_text("csv_escape", escape),
-            null_value=_text("csv_null_value", null_value),
-            empty_value=_text("csv_empty_value", empty_value),
-            header=_flag("csv_header", header),
-            quote_all=_flag("csv_quote_all", quote_all),
-        )
-
-    def reader_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for `csv.reader` that read this dialect's output back.
-
-        ``strict`` makes a truncated quoted field or a stray quote an error instead of text.
-
-        Returns:
-            The keyword arguments.
-        """
-        kwargs: dict[str, Any] = {
-            "delimiter": self.delimiter,
-            "escapechar": self.escape,
-            "doublequote": False,
-            "skipinitialspace": False,
-            "strict": True,
-        }
-        if self.quote:
-            kwargs["quotechar"] = self.quote
-            kwargs["quoting"] = csv.QUOTE_MINIMAL
-        else:
-            kwargs["quotechar"] = None
-            kwargs["quoting"] = csv.QUOTE_NONE
-        return kwargs
+"""One row's field texts (``None`` for a null) to its line, as text."""
+CsvEncoder: TypeAlias = Callable[[Sequence[str | None]], bytes]
+"""One row's field texts (``None`` for a null) to its line, UTF-8 encoded."""
 
 
 def _char_class(*chars: str) -> re.Pattern[str]:
     return re.compile("[" + "".join(re.escape(char) for char in chars) + "]")
 
 
-def _plain_row(
-    delim: str, null: str, empty: str, special: Callable[[str], object]
-) -> Callable[[Sequence[str | None]], str]:
+def _plain_row(delim: str, null: str, empty: str, special: Callable[[str], object]) -> CsvEncoder:
     """The fast case of a row formatter: every field non-null and free of special characters.
 
     One join and one scan of the joined line instead of a scan per field; a field holding
     the delimiter shows as one delimiter too many. Returns "" when the row needs the
     per-field rules (an empty text written otherwise than as nothing, a special character
-    in a field or in the null text), which the caller then applies.
+    in a field or in the null text), which the caller then applies. Lines are UTF-8 bytes.
     """
     empty_is_plain = empty == ""
 
-    def plain(row: Sequence[str | None]) -> str:
+    def plain(row: Sequence[str | None]) -> bytes:
         if None in row:  # the null text is written as it is, like any plain field
             row = [null if value is None else value for value in row]
         if not empty_is_plain and "" in row:
-            return ""
+            return b""
         line = delim.join(row)  # type: ignore[arg-type]  # no None, checked above
         if line.count(delim) != len(row) - 1 or special(line):
-            return ""
-        return line + "\n"
+            return b""
+        return (line + "\n").encode()
 
     return plain
 
 
 def compile_row_formatter(dialect: CsvDialect) -> RowFormatter:
-    r"""Compile the function that formats one row for `dialect`.
+    r"""Compile the function that formats one row for `dialect`, as text.
 
     Args:
         dialect: The CSV dialect.
 
     Returns:
         A function taking the row's field texts (``None`` for a null) and returning the line,
-        ending in ``"\n"``. The header row is formatted by the same function.
+        ending in ``"\n"``: `compile_row_encoder`'s line, decoded.
+    """
+    encode = compile_row_encoder(dialect)
+
+    def format_row(row: Sequence[str | None]) -> str:
+        return encode(row).decode()
+
+    return format_row
+
+
+def compile_row_encoder(dialect: CsvDialect) -> CsvEncoder:
+    r"""Compile the function that writes one row for `dialect` (the per-row hot path).
+
+    Args:
+        dialect: The CSV dialect.
+
+    Returns:
+        A function taking the row's field texts (``None`` for a null) and returning the line,
+        ending in ``"\n"``, UTF-8 encoded. The header row is written by the same function.
     """
     delim = dialect.delimiter
     esc = dialect.escape
@@ -254,7 +108,7 @@ def compile_row_formatter(dialect: CsvDialect) -> RowFormatter:
         if dialect.quote_all:
             needs_escape = _char_class(q, esc).search
 
-            def format_row_quote_all(row: Sequence[str | None]) -> str:
+            def format_row_quote_all(row: Sequence[str | None]) -> bytes:
                 return (
                     delim.join(
                         [
@@ -273,14 +127,14 @@ def compile_row_formatter(dialect: CsvDialect) -> RowFormatter:
                         ]
                     )
                     + "\n"
-                )
+                ).encode()
 
             return format_row_quote_all
 
         needs_quotes = _char_class(delim, q, esc, "\r", "\n").search
         plain = _plain_row(delim, null, empty, _char_class(q, esc, "\r", "\n").search)
 
-        def format_row_quoted(row: Sequence[str | None]) -> str:
+        def format_row_quoted(row: Sequence[str | None]) -> bytes:
             if line := plain(row):
                 return line
             return (
@@ -297,7 +151,7 @@ def compile_row_formatter(dialect: CsvDialect) -> RowFormatter:
                     ]
                 )
                 + "\n"
-            )
+            ).encode()
 
         return format_row_quoted
 
@@ -307,7 +161,7 @@ def compile_row_formatter(dialect: CsvDialect) -> RowFormatter:
     esc_lf = esc + "\n"
     plain = _plain_row(delim, null, empty, _char_class(esc, "\r", "\n").search)
 
-    def format_row_unquoted(row: Sequence[str | None]) -> str:
+    def format_row_unquoted(row: Sequence[str | None]) -> bytes:
         if line := plain(row):
             return line
         return (
@@ -327,6 +181,32 @@ def compile_row_formatter(dialect: CsvDialect) -> RowFormatter:
                 ]
             )
             + "\n"
-        )
+        ).encode()
 
     return format_row_unquoted
+
+
+class CsvFormat(FileFormat):
+    """AEP's CSV: the dialect's rows of field texts, a header row unless `csv_header` is off."""
+
+    file_type = "csv"
+    extension = ".csv"
+    content_type = "text/csv; charset=utf-8"
+    text_fields = True
+
+    def __init__(self, dialect: CsvDialect) -> None:
+        self.dialect = dialect
+        self._encode = compile_row_encoder(dialect)
+
+    @classmethod
+    def from_options(cls, options: FormatOptions) -> CsvFormat:
+        """The format of the `csv_*` settings."""
+        return cls(options.dialect)
+
+    def header_bytes(self, header: Sequence[str]) -> bytes:
+        """The header row (formatted as any row), or b"" with `csv_header` off."""
+        return self._encode(list(header)) if self.dialect.header else b""
+
+    def row_encoder(self, header: Sequence[str]) -> RowEncoder:
+        """The dialect's row encoder (the same for every header)."""
+        return self._encode

@@ -1,11 +1,10 @@
-"""Record values as field text (CSV) and rows as NDJSON lines (pure functions).
+"""Record values as field text, and the spreadsheet formula escape (pure functions).
 
 On the per-row hot path: `to_text` tests the common exact types first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -18,7 +17,8 @@ def _json_fallback(value: Any) -> Any:
     return str(value)
 
 
-_JSON_ENCODER = msgspec.json.Encoder(decimal_format="number", enc_hook=_json_fallback)
+JSON_ENCODER = msgspec.json.Encoder(decimal_format="number", enc_hook=_json_fallback)
+"""Values as JSON: decimals as numbers, what msgspec cannot encode as its text (NDJSON too)."""
 
 
 def to_text(value: object) -> str | None:
@@ -60,7 +60,7 @@ def _int_text(value: int) -> str:
 def _other_text(value: object) -> str:
     """The less common types of `to_text`, subclasses included."""
     if isinstance(value, (dict, list, tuple)):
-        return _JSON_ENCODER.encode(value).decode("utf-8")
+        return JSON_ENCODER.encode(value).decode("utf-8")
     if isinstance(value, str):
         return str.__str__(value)
     if isinstance(value, bool):
@@ -87,18 +87,3 @@ def escape_formulas(values: list[Any]) -> list[Any]:
         "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
         for value in values
     ]
-
-
-def compile_json_formatter(headers: Sequence[str]) -> Callable[[Sequence[Any]], bytes]:
-    """Compile the function that formats one row as a line of newline-delimited JSON.
-
-    The object's keys are the column headers in column order; values keep their JSON type
-    (numbers with the digits received, nested objects and arrays as JSON, null as null).
-    """
-    names = tuple(headers)
-    encode = _JSON_ENCODER.encode
-
-    def format_json_row(row: Sequence[Any]) -> bytes:
-        return encode(dict(zip(names, row, strict=True))) + b"\n"
-
-    return format_json_row

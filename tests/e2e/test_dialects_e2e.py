@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from target_adobe_s3.formats.csv import DELIMITERS, NULL_CHOICES, CsvDialect
+from target_adobe_s3.formats.dialect import DELIMITERS, NULL_CHOICES, CsvDialect
 from target_adobe_s3.target import TargetAdobeS3
 from tests.support.helpers import objects, record_message, schema_message, singer_text
 

@@ -14,7 +14,7 @@ from singer_sdk.testing.runners import TargetTestRunner
 from singer_sdk.testing.suites import target_tests
 from singer_sdk.testing.templates import TargetFileTestTemplate
 
-from target_adobe_s3.formats.csv import CsvDialect
+from target_adobe_s3.formats.dialect import CsvDialect
 from target_adobe_s3.target import TargetAdobeS3
 from tests.support.helpers import objects
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from target_adobe_s3.formats.csv import CsvDialect
+from target_adobe_s3.formats.dialect import CsvDialect
 from target_adobe_s3.naming.macros import KNOWN_MACROS, RunContext
 from target_adobe_s3.naming.safety import FOLDER_ALLOWED_TEXT
 from target_adobe_s3.settings import Settings, bucket_problem

@@ -12,14 +12,10 @@ from enum import Enum, IntEnum
 
 import pytest
 
-from target_adobe_s3.formats.csv import (
-    DELIMITERS,
-    NULL_CHOICES,
-    CsvDialect,
-    DialectError,
-    compile_row_formatter,
-)
-from target_adobe_s3.rows.values import compile_json_formatter, to_text
+from target_adobe_s3.formats.csv import compile_row_formatter
+from target_adobe_s3.formats.dialect import DELIMITERS, NULL_CHOICES, CsvDialect, DialectError
+from target_adobe_s3.formats.ndjson import compile_json_formatter
+from target_adobe_s3.rows.values import to_text
 
 
 def read_back(text: str, dialect: CsvDialect) -> list[list[str]]:
