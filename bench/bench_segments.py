@@ -97,11 +97,12 @@ def child(args: argparse.Namespace) -> None:
         sys.path.insert(0, args.root)
     sys.path.insert(1, str(ROOT))
     import target_adobe_s3.files.spool as spool_module  # noqa: PLC0415
+    from target_adobe_s3.files.parts import Encoding  # noqa: PLC0415
     from target_adobe_s3.openpgp import load_recipient  # noqa: PLC0415
 
     recipient = load_recipient(Path(args.key_file).read_text()) if "pgp" in args.encoding else None
     compression = "gzip" if "gzip" in args.encoding else "none"
-    encoding = spool_module.Encoding(compression, recipient)
+    encoding = Encoding(compression, recipient)
     rng = random.Random(args.seed)  # noqa: S311 (test data)
     header = b"uuid,email,first_name,last_name,status,qualified_at,crm_id,phone\n"
     batch = rows(rng, min(BATCH, args.rows))
