@@ -1,4 +1,7 @@
-"""One stream's records become rows: segments, filters, columns, formatted bytes."""
+"""One stream's records become rows: segments, filters, columns, formatted bytes.
+
+The rows go to a `RowSink`, as bytes from a `RowFormat` (both declared in `ports.py`).
+"""
 
 from __future__ import annotations
 
@@ -16,17 +19,17 @@ from target_adobe_s3.rows.segments import (
     map_members,
     routing_for,
 )
-from target_adobe_s3.rows.values import compile_json_formatter, escape_formulas, to_text
-from target_adobe_s3.summary import SKIP_EXITED, skip_missing
+from target_adobe_s3.rows.tally import SKIP_EXITED, skip_missing
+from target_adobe_s3.rows.values import escape_formulas, to_text
 
 if TYPE_CHECKING:
-    from target_adobe_s3.export import Export
-    from target_adobe_s3.settings import Settings
+    from target_adobe_s3.rows.ports import RowFormat, RowSettings, RowSink
+    from target_adobe_s3.rows.tally import Tally
 
 Getter = Callable[[Mapping[str, Any]], list[Any]]
 
 
-def membership_schema(schema: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
+def membership_schema(schema: Mapping[str, Any], settings: RowSettings) -> dict[str, Any]:
     """The schema of a fanned-out stream's rows.
 
     The membership map is replaced by the segment id, name, status and qualification
@@ -78,18 +81,23 @@ class StreamWriter:
     """Turns one stream's records into rows of their segments' files.
 
     `typed` says the records were checked against the schema (either record path), so
-    columns declared as strings hold text already and need no conversion.
+    columns declared as strings hold text already and need no conversion. Rows go to
+    `sink` as `file_format` makes them; skipped rows are counted in `tally`, and records
+    read in `progress` (by the caller, through `self.progress`).
     """
 
     def __init__(
         self,
-        export: Export,
         stream_name: str,
         schema: Mapping[str, Any],
         *,
+        settings: RowSettings,
+        sink: RowSink,
+        file_format: RowFormat,
+        tally: Tally,
+        progress: Callable[[int], None],
         typed: bool = False,
     ) -> None:
-        settings = export.settings
         self._fan_out = settings.membership_field in (schema.get("properties") or {})
         route = None
         if self._fan_out:
@@ -131,7 +139,8 @@ class StreamWriter:
         for i, _ in self._segment_columns:
             texts[i] = False
         self._convert = [i for i, is_text in enumerate(texts) if not is_text]
-        self._export = export
+        self._sink = sink
+        self._tally = tally
         self._settings = settings
         self._get = compile_getter(columns)
         self._mandatory = _paths_getter(
@@ -140,35 +149,35 @@ class StreamWriter:
         self._dedup_keys = _paths_getter(
             "deduplication_keys", settings.dedup_keys, schema, stream_name
         )
-        self._json = compile_json_formatter(self.header) if settings.file_type == "json" else None
-        self._csv = export.format_row
-        self._escape = settings.formula_escape and self._json is None
+        self._encode = file_format.row_encoder(self.header)
+        # Field texts: what a CSV row is made of (formulas escaped when asked), and what
+        # dedup's tie-break compares.
+        self._text_fields = file_format.text_fields
+        self._escape = settings.formula_escape and self._text_fields
         # Mandatory fields and dedup keys read the row as the member sees it.
         self._needs_row = self._fan_out and (
             self._mandatory is not None or self._dedup_keys is not None
         )
-        # Field texts: what a CSV row is made of, and what dedup's tie-break compares.
-        self._texts = self._json is None or self._dedup_keys is not None
+        self._texts = self._text_fields or self._dedup_keys is not None
         self._known: set[str] = set()
-        self.progress = export.progress.add
+        self.progress = progress
         """Count records read (the caller counts, in batches on the fast path)."""
-        if route is not None and self._dedup_keys is None and self._json is None:
+        if route is not None and self._dedup_keys is None and self._text_fields:
             self.write = self._flat_writer(route)  # type: ignore[method-assign]
 
     def _flat_writer(self, route: Callable[[Mapping[str, Any]], Segment]) -> Callable[..., None]:
-        """`write` for the common case: one segment per record, CSV rows, no dedup.
+        """`write` for the common case: one segment per record, text rows, no dedup.
 
         Equal in output to the general `write`, with the per-row work cut to lookups.
         """
-        export, settings = self._export, self._settings
+        sink, settings = self._sink, self._settings
         id_field, status_field = settings.segment_id_field, settings.segment_status_field
         full = settings.export_mode == "full"
-        tally = export.tally
-        get, fmt, convert = self._get, self._csv, self._convert
+        tally = self._tally
+        get, encode, convert = self._get, self._encode, self._convert
         escape = escape_formulas if self._escape else None
         mandatory = self._mandatory
-        write_row = export.write_row
-        current_part, max_rows = export.spool.get, settings.max_rows_per_file
+        writable, write_row = sink.writable, sink.write_row
         known: dict[str, Segment] = {}
 
         def write_flat(record: Mapping[str, Any]) -> None:
@@ -179,7 +188,9 @@ class StreamWriter:
                 if segment.segment_id in known:
                     segment = known[segment.segment_id]
                 else:
-                    export.register(segment, self.stream_name, self.header)
+                    sink.register(
+                        segment.segment_id, segment.segment_name, self.stream_name, self.header
+                    )
                     known[segment.segment_id] = segment
             segment_id = segment.segment_id
             if full:
@@ -195,9 +206,9 @@ class StreamWriter:
                 values = escape(values)
             for i in convert:
                 values[i] = to_text(values[i])
-            line = fmt(values).encode()
-            part = current_part(segment_id)
-            if part is None or part.rows >= max_rows:
+            line = encode(values)
+            part = writable(segment_id)
+            if part is None:
                 write_row(segment_id, line)
             else:
                 part.write(line, 1)
@@ -227,10 +238,10 @@ class StreamWriter:
 
     def write(self, record: Mapping[str, Any]) -> None:
         """Append the record's rows to their segments' files (or the dedup store)."""
-        export = self._export
+        sink, tally = self._sink, self._tally
         members = self._members(record)
         if not members:
-            export.tally.without_membership += 1
+            tally.without_membership += 1
             return
         mode = self._settings.export_mode
         # A fanned-out record's columns are the same for each of its members but the
@@ -239,14 +250,16 @@ class StreamWriter:
         for member in members:
             segment = member.segment
             if not keeps(mode, member.status):
-                export.tally.skip(segment.segment_id, segment.segment_name, SKIP_EXITED)
+                tally.skip(segment.segment_id, segment.segment_name, SKIP_EXITED)
                 continue
             row = self._overlay(record, member) if self._needs_row else record
             if self._mandatory is not None and (missing := self._missing(row)):
-                export.tally.skip(segment.segment_id, segment.segment_name, skip_missing(missing))
+                tally.skip(segment.segment_id, segment.segment_name, skip_missing(missing))
                 continue
             if segment.segment_id not in self._known:
-                export.register(segment, self.stream_name, self.header)
+                sink.register(
+                    segment.segment_id, segment.segment_name, self.stream_name, self.header
+                )
                 self._known.add(segment.segment_id)
             if base is None:
                 values = self._get(row)
@@ -262,14 +275,14 @@ class StreamWriter:
                     values[index] = member_values[which]
             if self._escape:
                 values = escape_formulas(values)
-            texts = values if self._json is None else list(values)
+            texts = values if self._text_fields else list(values)
             if self._texts:
                 for i in self._convert:
                     texts[i] = to_text(texts[i])
-            line = self._json(values) if self._json else self._csv(texts).encode()
+            line = self._encode(texts if self._text_fields else values)
             if self._dedup_keys is None:
-                export.write_row(segment.segment_id, line)
+                sink.write_row(segment.segment_id, line)
             else:
                 key = tuple([to_text(v) or "" for v in self._dedup_keys(row)])
                 compare = tuple([text or "" for text in texts])
-                export.dedup_row(segment.segment_id, key, member.qualified_at, compare, line)
+                sink.dedup_row(segment.segment_id, key, member.qualified_at, compare, line)

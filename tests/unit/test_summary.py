@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from target_adobe_s3.summary import Tally, skip_missing, summary_table
+from target_adobe_s3.rows.tally import Tally, skip_missing
+from target_adobe_s3.summary import summary_table
 
 
 def test_summary_table_one_line_per_segment_sorted_by_id() -> None:

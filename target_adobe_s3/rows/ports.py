@@ -1,0 +1,122 @@
+"""What the rows layer needs from the layers after it, declared here so it imports none of them.
+
+`StreamWriter` turns records into rows; it writes them to a `RowSink` (the files layer's
+`SegmentFiles`), as bytes a `RowFormat` makes (a `formats` FileFormat), under the settings
+of a `RowSettings` (the run's `Settings`). Each is a Protocol: the implementations satisfy
+it by shape, and the import graph keeps pointing one way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+
+class OpenPart(Protocol):
+    """A segment's part that takes rows."""
+
+    def write(self, data: bytes, rows: int = 0) -> None:
+        """Append bytes; `rows` counts the rows among them."""
+        ...
+
+
+class RowSink(Protocol):
+    """Where rows go: one file per segment (see `files.segment_files.SegmentFiles`)."""
+
+    @property
+    def writable(self) -> Callable[[str], OpenPart | None]:
+        """The segment's part when it has room for one more row, else None (per-row path)."""
+        ...
+
+    def register(
+        self, segment_id: str, segment_name: str, stream_name: str, header: tuple[str, ...]
+    ) -> None:
+        """Note that a stream writes to a segment (raises InputError on other columns)."""
+        ...
+
+    def write_row(self, segment_id: str, line: bytes) -> None:
+        """Append one row, opening the segment's first or next part as needed."""
+        ...
+
+    def dedup_row(
+        self,
+        segment_id: str,
+        key: tuple[str, ...],
+        time: Any,
+        compare: tuple[str, ...],
+        line: bytes,
+    ) -> None:
+        """Offer one row to deduplication (the winners are written at end of input)."""
+        ...
+
+
+class RowFormat(Protocol):
+    """How a row's values become bytes (see `formats.base.FileFormat`)."""
+
+    @property
+    def text_fields(self) -> bool:
+        """Whether rows are field texts (CSV) rather than typed values (NDJSON)."""
+        ...
+
+    def row_encoder(self, header: Sequence[str]) -> Callable[[list[Any]], bytes]:
+        """The per-row function for these columns."""
+        ...
+
+
+class RowSettings(Protocol):
+    """The settings that decide rows (see `settings.Settings`)."""
+
+    @property
+    def fields(self) -> Sequence[tuple[str, str | None]]:
+        """Selected columns: (source path, header or None)."""
+        ...
+
+    @property
+    def segment_id_field(self) -> str:
+        """Field holding a flat record's segment id."""
+        ...
+
+    @property
+    def segment_name_field(self) -> str:
+        """Field holding a flat record's segment name."""
+        ...
+
+    @property
+    def segment_status_field(self) -> str:
+        """Field holding a flat record's membership status."""
+        ...
+
+    @property
+    def qualification_time_field(self) -> str:
+        """Field holding the time that decides which duplicate wins."""
+        ...
+
+    @property
+    def membership_field(self) -> str:
+        """Field holding the AEP segmentMembership map."""
+        ...
+
+    @property
+    def segment_names(self) -> Mapping[str, str]:
+        """Segment id → name, for streams that carry only ids."""
+        ...
+
+    @property
+    def export_mode(self) -> str:
+        """`full` (exited members left out) or `incremental`."""
+        ...
+
+    @property
+    def mandatory_fields(self) -> Sequence[str]:
+        """Source paths a row must have (absent, null or empty: skipped)."""
+        ...
+
+    @property
+    def dedup_keys(self) -> Sequence[str]:
+        """Source paths that make a row's deduplication key."""
+        ...
+
+    @property
+    def formula_escape(self) -> bool:
+        """Whether text fields that start a formula are prefixed with `'`."""
+        ...
