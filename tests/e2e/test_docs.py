@@ -1,5 +1,8 @@
-"""What is generated from `--about` stays in sync with the code: the README settings
-table, the loader's definition in meltano.yml and the Meltano Hub definition."""
+"""What is generated from `--about` stays in sync with the code: the settings table in
+docs/settings.md, the loader's definition in meltano.yml and the Meltano Hub definition.
+
+The hand-written documents (README, the rest of docs/) are checked in tests/unit/test_docs.py.
+"""
 
 from __future__ import annotations
 
@@ -66,19 +69,11 @@ def test_generated_files_match_about() -> None:
     assert done.stdout.strip() == "up to date"
 
 
-def test_readme_table_lists_every_setting() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    table = readme.split("<!-- settings:start -->")[1].split("<!-- settings:end -->")[0]
+def test_settings_doc_lists_every_setting() -> None:
+    doc = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
+    table = doc.split("<!-- settings:start -->")[1].split("<!-- settings:end -->")[0]
     for name in about_settings():
         assert f"| {name} |" in table, name
-
-
-def test_readme_opens_with_the_two_commands() -> None:
-    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
-    assert lines[2] == "```sh"
-    assert lines[3].startswith("make demo ")
-    assert lines[4].startswith("make test ")
-    assert lines[5] == "```"
 
 
 def check_settings(declared_list: list[dict[str, Any]]) -> None:
@@ -125,25 +120,6 @@ def test_meltano_yml_declares_the_loader_as_about_says() -> None:
     assert target["settings_group_validation"] == AUTH_GROUPS
 
 
-def test_meltano_yml_keeps_its_hand_written_parts() -> None:
-    data = project()
-    assert "version" not in data  # deprecated in Meltano 4
-    assert data["requires_meltano"] == ">=4,<5"
-    (tap,) = data["plugins"]["extractors"]
-    assert tap["pip_url"] == "tap-jsonl==0.3.1"
-    assert tap["config"]["path"] == "$MELTANO_PROJECT_ROOT/demo/jsonl/*.jsonl"
-    assert list((ROOT / "demo" / "jsonl").glob("*.jsonl"))
-    assert loader(data)["config"]["bucket"]
-    assert loader(data, "target-adobe-s3--incremental")["inherit_from"] == "target-adobe-s3"
-    intervals = {s["name"]: s["interval"] for s in data["schedules"]}
-    assert intervals == {
-        "segments-daily-full": "0 6 * * *",  # AEP's daily export
-        "segments-every-6-hours": "0 */6 * * *",  # and its every-6-hours one
-    }
-    jobs = {j["name"] for j in data["jobs"]}
-    assert {s["job"] for s in data["schedules"]} == jobs
-
-
 def test_hub_definition_matches_about() -> None:
     path = hub_file()
     hub = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -175,14 +151,14 @@ def test_hub_definition_matches_about() -> None:
 @pytest.fixture
 def checkout(tmp_path: Path) -> Path:
     """A copy of the files the script reads and writes."""
-    for name in ("README.md", "meltano.yml", "pyproject.toml", str(SCRIPT)):
+    for name in ("docs/settings.md", "meltano.yml", "pyproject.toml", str(SCRIPT)):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, tmp_path / name)
     shutil.copytree(ROOT / "hub", tmp_path / "hub")
     return tmp_path
 
 
-@pytest.mark.parametrize("target", ["README.md", "meltano.yml", "hub"])
+@pytest.mark.parametrize("target", ["docs/settings.md", "meltano.yml", "hub"])
 def test_check_fails_on_a_stale_file_and_a_rewrite_fixes_it(checkout: Path, target: str) -> None:
     path = checkout / target
     if target == "hub":

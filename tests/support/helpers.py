@@ -206,3 +206,17 @@ def sent_by_segment(data: bytes, column: str = "email") -> dict[str, list[str]]:
             record = message["record"]
             rows.setdefault(record["segment_id"], []).append(record[column])
     return {segment: sorted(values) for segment, values in rows.items()}
+
+
+def run_check(config: dict[str, Any], tmp_path: Path) -> Run:
+    """Run `--config c.json --check` with stdin a pipe that is never closed nor written."""
+    return run_with_stdin_open(config, tmp_path, "--check")
+
+
+def check_columns(run: Run) -> list[tuple[str, str, str]]:
+    """Each stdout line of `--check` as (status, what, detail)."""
+    found = []
+    for line in run.stdout_lines:
+        status, what, *rest = line.split(maxsplit=2)
+        found.append((status, what, rest[0] if rest else ""))
+    return found

@@ -1,6 +1,7 @@
 """A moto server that enforces IAM (signatures and policies), with an admin user and helpers.
 
-Tests of credentials, assume-role and --check make users and roles allowed exactly some actions.
+Tests of credentials, assume-role and --check make users and roles allowed exactly some
+actions; POLICY is the S3 part of the IAM policy documented in docs/iam-and-check.md.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -96,3 +98,28 @@ def iam_server() -> Iterator[IamServer]:
                 "aws_secret_access_key": key["SecretAccessKey"],
             },
         )
+
+
+def documented_policy_actions() -> list[str]:
+    """The S3 actions of the IAM policy in docs/iam-and-check.md (its first JSON block)."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "iam-and-check.md").read_text()
+    block = doc.split("## IAM policy", 1)[1].split("```json", 1)[1].split("```", 1)[0]
+    actions = set()
+    for statement in json.loads(block)["Statement"]:
+        named = statement["Action"]
+        actions.update([named] if isinstance(named, str) else named)
+    return sorted(action for action in actions if action.startswith("s3:"))
+
+
+POLICY = documented_policy_actions()
+"""The documented policy's S3 actions: exactly those the target uses."""
+CHECKED = {
+    "s3:GetBucketLocation": "warn",  # runs fall back to HeadBucket's region header
+    "s3:ListBucket": "missing",
+    "s3:PutObject": "missing",
+    "s3:GetObject": "missing",
+    "s3:DeleteObject": "missing",
+    "s3:ListBucketMultipartUploads": "warn",  # optional: a best-effort extra in runs
+    "s3:AbortMultipartUpload": "missing",
+}
+"""What `--check` reports for each action of the policy when the credentials lack it."""
