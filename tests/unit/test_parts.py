@@ -205,3 +205,19 @@ def test_a_buffer_grows_with_its_part_then_stays_the_same(spools: Spools, name: 
     for row in rows[1000:]:
         part.write(row, rows=1)
         assert part.buffered == full  # never shrunk nor grown again: no churn in the heap
+
+
+@pytest.mark.parametrize(
+    ("compression", "pgp", "expected"),
+    [
+        ("none", False, "text/csv; charset=utf-8"),
+        ("gzip", False, "application/gzip"),
+        ("none", True, "application/pgp-encrypted"),
+        ("gzip", True, "application/pgp-encrypted"),
+    ],
+)
+def test_the_outer_layer_gives_the_content_type(
+    gpg_keys: Any, compression: str, pgp: bool, expected: str
+) -> None:
+    recipient = load_recipient(gpg_keys.public["cv25519"]) if pgp else None
+    assert Encoding(compression, recipient).content_type("text/csv; charset=utf-8") == expected

@@ -1,0 +1,136 @@
+"""StreamWriter: records become rows in a RowSink, as bytes its format makes (no files, no S3)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from target_adobe_s3.formats.csv import CsvFormat
+from target_adobe_s3.formats.dialect import CsvDialect
+from target_adobe_s3.formats.ndjson import NdjsonFormat
+from target_adobe_s3.rows.tally import SKIP_EXITED, Tally, skip_missing
+from target_adobe_s3.rows.writer import StreamWriter
+
+SCHEMA = {
+    "properties": {
+        "segment_id": {"type": ["string"]},
+        "segment_status": {"type": ["string", "null"]},
+        "email": {"type": ["string", "null"]},
+        "n": {"type": ["integer", "null"]},
+    }
+}
+
+
+@dataclass(frozen=True)
+class RowSettings:
+    fields: Sequence[tuple[str, str | None]] = (("email", None), ("n", "N"))
+    segment_id_field: str = "segment_id"
+    segment_name_field: str = "segment_name"
+    segment_status_field: str = "segment_status"
+    qualification_time_field: str = "last_qualification_time"
+    membership_field: str = "segmentMembership"
+    segment_names: Mapping[str, str] = field(default_factory=lambda: {"s1": "One"})
+    export_mode: str = "full"
+    mandatory_fields: Sequence[str] = ()
+    dedup_keys: Sequence[str] = ()
+    formula_escape: bool = False
+
+
+@dataclass
+class Part:
+    lines: list[bytes]
+
+    def write(self, data: bytes, rows: int = 0) -> None:
+        self.lines.append(data)
+
+
+class Sink:
+    """A RowSink that keeps what it is given; a segment's part is writable after its first row."""
+
+    def __init__(self) -> None:
+        self.registered: list[tuple[str, str, str, tuple[str, ...]]] = []
+        self.rows: dict[str, list[bytes]] = {}
+        self.deduped: list[tuple[str, tuple[str, ...], Any, tuple[str, ...], bytes]] = []
+
+    @property
+    def writable(self) -> Callable[[str], Part | None]:
+        return lambda segment_id: Part(self.rows[segment_id]) if segment_id in self.rows else None
+
+    def register(
+        self, segment_id: str, segment_name: str, stream_name: str, header: tuple[str, ...]
+    ) -> None:
+        self.registered.append((segment_id, segment_name, stream_name, header))
+
+    def write_row(self, segment_id: str, line: bytes) -> None:
+        self.rows.setdefault(segment_id, []).append(line)
+
+    def dedup_row(
+        self,
+        segment_id: str,
+        key: tuple[str, ...],
+        time: Any,
+        compare: tuple[str, ...],
+        line: bytes,
+    ) -> None:
+        self.deduped.append((segment_id, key, time, compare, line))
+
+
+def writer(settings: RowSettings, sink: Sink, tally: Tally, *, json: bool = False) -> StreamWriter:
+    fmt = NdjsonFormat() if json else CsvFormat(CsvDialect(delimiter=","))
+    counted: list[int] = []
+    return StreamWriter(
+        "m",
+        SCHEMA,
+        settings=settings,
+        sink=sink,
+        file_format=fmt,
+        tally=tally,
+        progress=counted.append,
+        typed=True,
+    )
+
+
+RECORDS = [
+    {"segment_id": "s1", "email": "a@x.com", "n": 1},
+    {"segment_id": "s2", "email": "b@x.com", "n": 2, "segment_status": "exited"},
+    {"segment_id": "s1", "email": None, "n": 3},
+    {"segment_id": "s2", "email": "c@x.com", "n": 4},
+]
+
+
+def test_the_fast_path_writes_csv_rows_into_the_sink() -> None:
+    sink, tally = Sink(), Tally()
+    write = writer(RowSettings(), sink, tally)
+    for record in RECORDS:
+        write.write(record)
+    assert sink.registered == [
+        ("s1", "One", "m", ("email", "N")),
+        ("s2", "s2", "m", ("email", "N")),
+    ]
+    assert sink.rows == {"s1": [b"a@x.com,1\n", b",3\n"], "s2": [b"c@x.com,4\n"]}
+    assert dict(tally.segments["s2"].skipped) == {SKIP_EXITED: 1}
+
+
+def test_mandatory_fields_skip_and_count() -> None:
+    sink, tally = Sink(), Tally()
+    write = writer(RowSettings(mandatory_fields=("email",)), sink, tally)
+    for record in RECORDS:
+        write.write(record)
+    assert sink.rows == {"s1": [b"a@x.com,1\n"], "s2": [b"c@x.com,4\n"]}
+    assert dict(tally.segments["s1"].skipped) == {skip_missing("email"): 1}
+
+
+def test_ndjson_rows_keep_their_types() -> None:
+    sink, tally = Sink(), Tally()
+    write = writer(RowSettings(), sink, tally, json=True)
+    write.write(RECORDS[0])
+    assert sink.rows == {"s1": [b'{"email":"a@x.com","N":1}\n']}
+
+
+def test_dedup_rows_go_to_the_dedup_store_with_their_texts() -> None:
+    sink, tally = Sink(), Tally()
+    write = writer(RowSettings(dedup_keys=("email",)), sink, tally)
+    write.write(RECORDS[0])
+    assert sink.rows == {}
+    assert sink.deduped == [("s1", ("a@x.com",), None, ("a@x.com", "1"), b"a@x.com,1\n")]
