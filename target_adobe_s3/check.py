@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,8 @@ from singer_sdk.plugin_base import JSONSchemaValidator
 
 from target_adobe_s3.errors import DeliveryError
 from target_adobe_s3.s3.auth import credential_source, make_session
-from target_adobe_s3.s3.client import FRAMING_HINT, make_client, object_options, sends_checksums
+from target_adobe_s3.s3.client import make_client, object_options
+from target_adobe_s3.s3.verify import FRAMING_HINT, sends_checksums
 from target_adobe_s3.settings import Settings
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from singer_sdk.plugin_base import PluginBase, _ConfigInput
 
     from target_adobe_s3.openpgp import Recipient
+    from target_adobe_s3.s3.settings import S3Settings
 
 PROBE_BODY = b"target-adobe-s3 connection check\n"
 _DENIED = frozenset({"AccessDenied", "403", "AllAccessDisabled", "AccountProblem"})
@@ -105,9 +107,9 @@ def describe_recipient(recipient: Recipient) -> str:
     return f"{recipient.algorithm} {recipient.fingerprint}"
 
 
-def _s3_lines(checker: _Checker, client: S3Client, config: Mapping[str, Any], prefix: str) -> None:
-    bucket = str(config["bucket"])
-    if not config.get("region"):
+def _s3_lines(checker: _Checker, client: S3Client, s3: S3Settings, prefix: str) -> None:
+    bucket = s3.bucket
+    if not s3.region:
         try:
             client.get_bucket_location(Bucket=bucket)
             checker.report("ok", "s3:GetBucketLocation", client.meta.region_name)
@@ -129,7 +131,7 @@ def _s3_lines(checker: _Checker, client: S3Client, config: Mapping[str, Any], pr
             return
     key = f"{prefix}target-adobe-s3-check-{uuid.uuid4().hex}.txt"
     where = f"s3://{bucket}/{key}"
-    options: dict[str, Any] = dict(object_options(config))
+    options: dict[str, Any] = dict(object_options(s3))
     if sends_checksums(client):  # as a run sends files: with a SHA-256
         options["ChecksumAlgorithm"] = "SHA256"
     try:
@@ -211,13 +213,11 @@ def _multipart_lines(
             checker.report(status, "s3:AbortMultipartUpload", detail + leftover)
 
 
-def run_check(
-    config: Mapping[str, Any], settings: Settings, echo: Callable[[str], None] = click.echo
-) -> bool:
+def run_check(settings: Settings, echo: Callable[[str], None] = click.echo) -> bool:
     """Check credentials, bucket, folder and PGP key; True when everything needed works."""
     checker = _Checker(echo)
     try:
-        _connection_lines(checker, config, probe_prefix(settings))
+        _connection_lines(checker, settings.s3, probe_prefix(settings))
     except BotoCoreError as exc:  # endpoint unreachable, no credentials, ...
         checker.report("failed", "connection", str(exc))
     if settings.recipient is not None:  # loaded and verified with the settings
@@ -225,32 +225,32 @@ def run_check(
     return checker.passed
 
 
-def _connection_lines(checker: _Checker, config: Mapping[str, Any], prefix: str) -> None:
-    session = make_session(config)
-    if config.get("role_arn"):
+def _connection_lines(checker: _Checker, s3: S3Settings, prefix: str) -> None:
+    session = make_session(s3)
+    if s3.role_arn:
         try:
             credentials = session.get_credentials()
             if credentials is not None:
                 credentials.get_frozen_credentials()  # the first AssumeRole
-            checker.report("ok", "sts:AssumeRole", str(config["role_arn"]))
+            checker.report("ok", "sts:AssumeRole", s3.role_arn)
         except ClientError as exc:
             checker.error("sts:AssumeRole", exc)
             return
     elif session.get_credentials() is None:
-        checker.report("failed", "credentials", f"none found in {credential_source(config)}")
+        checker.report("failed", "credentials", f"none found in {credential_source(s3)}")
         return
     try:
-        client = make_client(config, session=session)
+        client = make_client(s3, session=session)
     except DeliveryError as exc:
         checker.report("failed", "s3 client", str(exc))
         return
-    _s3_lines(checker, client, config, prefix)
+    _s3_lines(checker, client, s3, prefix)
 
 
-def load_settings(
-    target_cls: type[PluginBase], config_input: _ConfigInput
-) -> tuple[dict[str, Any], Settings]:
+def load_settings(target_cls: type[PluginBase], config_input: _ConfigInput) -> Settings:
     """The config files (and env vars with `--config ENV`), checked as a run checks them.
+
+    The SDK's validator fills in the schema's defaults, as in a run.
 
     Raises:
         ConfigValidationError: a setting is wrong (each message names it).
@@ -270,7 +270,7 @@ def load_settings(
         settings, errors = Settings.from_config(config, known, from_env=config_input.parse_env)
     if settings is None:
         raise ConfigValidationError("Config validation failed", errors=errors, schema=schema)
-    return config, settings
+    return settings
 
 
 def check_command(target_cls: type[PluginBase], config_input: _ConfigInput) -> int:
@@ -279,5 +279,4 @@ def check_command(target_cls: type[PluginBase], config_input: _ConfigInput) -> i
     Raises:
         ConfigValidationError: a setting is wrong; the CLI prints it as a run would.
     """
-    config, settings = load_settings(target_cls, config_input)
-    return 0 if run_check(config, settings) else 1
+    return 0 if run_check(load_settings(target_cls, config_input)) else 1

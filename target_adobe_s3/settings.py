@@ -1,8 +1,14 @@
-"""The settings' checks, run before any input is read, and the checked Settings."""
+"""The settings' checks, run before any input is read, and the checked Settings.
+
+`Settings` is the typed view of every setting, the S3 ones too (`S3Settings`): once it is
+built, nothing reads the raw config. It is built from the config as the SDK hands it, with
+each absent setting filled in with its schema default; an empty value of a setting that
+has a default means that default, as it always has (an empty destination_name is
+amazon_s3). No default is written here: `schema` declares each one.
+"""
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import uuid
@@ -20,8 +26,10 @@ from target_adobe_s3.naming.safety import (
     check_segment_length,
 )
 from target_adobe_s3.rows.columns import parse_fields
-from target_adobe_s3.s3.client import auth_problems
-from target_adobe_s3.schema import DEFAULT_FILE_NAME
+from target_adobe_s3.s3.auth import auth_problems
+from target_adobe_s3.s3.settings import S3Settings
+from target_adobe_s3.schema import DEFAULTS, with_defaults
+from target_adobe_s3.setting_names import unknown_env_settings, unknown_settings
 
 if TYPE_CHECKING:
     from target_adobe_s3.openpgp import Recipient
@@ -48,58 +56,6 @@ def bucket_problem(name: str) -> str | None:
     return None
 
 
-ENV_PREFIX = "TARGET_ADOBE_S3_"
-"""Settings read from the environment (`--config ENV`) are TARGET_ADOBE_S3_<NAME>."""
-_PLAIN_NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
-_NOT_SETTINGS = frozenset({"", "loglevel"})  # TARGET_ADOBE_S3_LOGLEVEL: the SDK's log level
-
-
-def closest_setting(name: str, known: Collection[str]) -> str | None:
-    """The known setting `name` most likely meant (case, `-` for `_`, a typo), if any."""
-    normal = name.strip().lower().replace("-", "_").replace(" ", "_")
-    if normal in known:
-        return normal
-    found = difflib.get_close_matches(normal, sorted(known), n=1)
-    return found[0] if found else None
-
-
-def unknown_settings(config: Mapping[str, Any], known: Collection[str]) -> list[str]:
-    """One line for each name in `config` that is not a setting, with the closest one.
-
-    A misspelt setting would otherwise be ignored: `pgp_public_kye` would upload every
-    file unencrypted.
-    """
-    problems = []
-    for name in config:
-        if name in known:
-            continue
-        label = name if _PLAIN_NAME_RE.fullmatch(name) else repr(name)
-        closest = closest_setting(name, known)
-        hint = f"did you mean {closest}?" if closest else "see target-adobe-s3 --about"
-        problems.append(f"{label}: unknown setting; {hint}")
-    return problems
-
-
-def unknown_env_settings(environ: Mapping[str, str], known: Collection[str]) -> list[str]:
-    """One line for each TARGET_ADOBE_S3_<NAME> variable that looks like a misspelt setting.
-
-    Only close misspellings count: other tools share the prefix (the SDK's LOGLEVEL,
-    Meltano's TARGET_ADOBE_S3__<EXTRA>), and the SDK reads known names only.
-    """
-    problems = []
-    for variable in sorted(environ):
-        if not variable.startswith(ENV_PREFIX):
-            continue
-        name = variable[len(ENV_PREFIX) :].lower()
-        if name in known or name.startswith("_") or name in _NOT_SETTINGS:
-            continue
-        found = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
-        if found:
-            expected = ENV_PREFIX + found[0].upper()
-            problems.append(f"{variable}: unknown setting; did you mean {expected}?")
-    return problems
-
-
 def check_file_name(template: str) -> None:
     """A file name template is one path segment: no slash, backslash or control characters.
 
@@ -113,9 +69,53 @@ def check_file_name(template: str) -> None:
     check_segment_length(template)
 
 
+SDK_RECORD_FEATURES = ("stream_maps", "flattening_enabled", "add_record_metadata")
+"""The SDK's settings for features only its record path has: set, records take that path."""
+
+
+def _given(config: Mapping[str, Any], name: str) -> Any:
+    """A setting's value; an empty one (null, "", [] or {}) means the schema's default."""
+    return config.get(name) or DEFAULTS[name]
+
+
+def _text(config: Mapping[str, Any], name: str) -> str | None:
+    """An optional text setting's value; None when it is not set or empty."""
+    value = config.get(name)
+    return str(value) if value else None
+
+
+def s3_settings(config: Mapping[str, Any]) -> S3Settings:
+    """The S3 and credential settings of a config, unchecked (`Settings.from_config` checks).
+
+    Settings the config leaves out take their schema defaults.
+    """
+    config = with_defaults(config)
+    return S3Settings(
+        bucket=str(config.get("bucket", "")),
+        region=_text(config, "region"),
+        endpoint_url=_text(config, "endpoint_url"),
+        aws_access_key_id=_text(config, "aws_access_key_id"),
+        aws_secret_access_key=_text(config, "aws_secret_access_key"),
+        aws_session_token=_text(config, "aws_session_token"),
+        aws_profile=_text(config, "aws_profile"),
+        role_arn=_text(config, "role_arn"),
+        external_id=_text(config, "external_id"),
+        server_side_encryption=_text(config, "server_side_encryption"),
+        kms_key_id=_text(config, "kms_key_id"),
+        acl=_text(config, "acl"),
+        storage_class=_text(config, "storage_class"),
+        retry_max_attempts=config["retry_max_attempts"],
+        retry_mode=_given(config, "retry_mode"),
+        request_timeout=config["request_timeout"],
+        request_checksum_calculation=config["request_checksum_calculation"] or None,
+        response_checksum_validation=config["response_checksum_validation"] or None,
+        run_id=_text(config, "run_id"),
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
-    """The checked settings of one run."""
+    """The checked settings of one run (secrets are in `s3`, left out of its repr)."""
 
     bucket: str
     folder: Template
@@ -127,21 +127,31 @@ class Settings:
     segment_name_field: str
     segment_names: Mapping[str, str]
     temp_dir: str | None
-    segment_status_field: str = "segment_status"
-    membership_field: str = "segmentMembership"
-    export_mode: str = "full"
-    qualification_time_field: str = "last_qualification_time"
-    mandatory_fields: tuple[str, ...] = ()
-    dedup_keys: tuple[str, ...] = ()
-    file_type: str = "csv"
-    compression: str = "none"
-    recipient: Recipient | None = None
-    max_rows_per_file: int = 5_000_000
-    dedup_memory_mb: int = 2
-    include_manifest: bool = False
-    export_empty_files: bool = False
-    formula_escape: bool = False
-    upload_concurrency: int = 4
+    segment_status_field: str
+    membership_field: str
+    export_mode: str
+    qualification_time_field: str
+    mandatory_fields: tuple[str, ...]
+    dedup_keys: tuple[str, ...]
+    file_type: str
+    compression: str
+    recipient: Recipient | None
+    max_rows_per_file: int
+    dedup_memory_mb: int
+    include_manifest: bool
+    export_empty_files: bool
+    formula_escape: bool
+    upload_concurrency: int
+    s3: S3Settings
+    schema_validation: str
+    validate_records: bool
+    sdk_record_features: tuple[str, ...]
+    """Which of SDK_RECORD_FEATURES are set."""
+
+    @property
+    def fast_path(self) -> bool:
+        """Whether records skip the SDK's record path (unless a feature it owns is set)."""
+        return self.schema_validation != "full" and not self.sdk_record_features
 
     @classmethod
     def from_config(
@@ -153,16 +163,19 @@ class Settings:
     ) -> tuple[Settings | None, list[str]]:
         """Check every setting; returns the settings or the list of problems.
 
-        Each problem is one line that starts with the setting's name. `known`: every
-        setting's name (the SDK's built-in ones too); when given, any other name is a
-        problem, as is a TARGET_ADOBE_S3_<NAME> variable close to a setting's name when
-        `from_env` (settings were read from the environment).
+        Each problem is one line that starts with the setting's name. `config` is the
+        config as the SDK hands it; settings it leaves out take their schema defaults
+        (`schema.with_defaults`). `known`: every setting's name (the SDK's built-in ones
+        too); when given, any other name is a problem, as is a TARGET_ADOBE_S3_<NAME>
+        variable close to a setting's name when `from_env` (settings were read from the
+        environment).
         """
         errors: list[str] = []
         if known is not None:
             errors.extend(unknown_settings(config, known))
             if from_env:
                 errors.extend(unknown_env_settings(os.environ, known))
+        config = with_defaults(config)
 
         def check(setting: str, fn: Any, *args: Any) -> Any:
             try:
@@ -172,13 +185,19 @@ class Settings:
                 errors.append(message if message.startswith(setting) else f"{setting}: {message}")
                 return None
 
+        def whole(setting: str) -> Any:
+            value = config[setting]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                errors.append(f"{setting}: must be a whole number of at least 1, got {value!r}")
+            return value
+
         bucket = str(config.get("bucket", ""))
         if problem := bucket_problem(bucket):
             errors.append(f"bucket: {bucket!r} {problem}")
-        folder_text = config.get("folder_path") or ""
+        folder_text = _given(config, "folder_path")
         check("folder_path", check_folder_path, folder_text)
         folder = check("folder_path", Template.parse, folder_text)
-        name_text = config.get("file_name_template") or DEFAULT_FILE_NAME
+        name_text = _given(config, "file_name_template")
         check("file_name_template", check_file_name, name_text)
         file_name = check("file_name_template", Template.parse, name_text)
         for setting in (
@@ -190,7 +209,6 @@ class Settings:
         ):
             if config.get(setting):
                 check(setting, check_plain_value, str(config[setting]))
-        destination = config.get("destination_name") or "amazon_s3"
         export_time = (
             check("export_time", parse_export_time, config["export_time"])
             if config.get("export_time")
@@ -199,17 +217,11 @@ class Settings:
         dialect = check(
             "csv",
             CsvDialect.from_settings,
-            config.get("csv_delimiter", "\t"),
-            config.get("csv_quote", '"'),
-            config.get("csv_escape", "\\"),
-            config.get("csv_null_value", ""),
-            config.get("csv_empty_value", ""),
-            config.get("csv_header", True),
-            config.get("csv_quote_all", False),
+            *(config[f"csv_{name}"] for name in _DIALECT_SETTINGS),
         )
         fields = check("fields", parse_fields, config.get("fields") or [])
-        mandatory = tuple(config.get("mandatory_fields") or ())
-        dedup_keys = tuple(config.get("deduplication_keys") or ())
+        mandatory = tuple(_given(config, "mandatory_fields"))
+        dedup_keys = tuple(_given(config, "deduplication_keys"))
         if len(dedup_keys) > 2:
             errors.append(
                 f"deduplication_keys: at most two keys are allowed, got {len(dedup_keys)}"
@@ -218,19 +230,13 @@ class Settings:
             for path in paths:
                 if not str(path).strip() or any(not part for part in str(path).split(".")):
                     errors.append(f"{setting}: '{path}' is not a source path like 'a' or 'a.b'")
-        max_rows = config.get("max_rows_per_file", 5_000_000)
-        dedup_memory = config.get("dedup_memory_mb", 2)
-        attempts = config.get("retry_max_attempts", 5)
-        for setting, value in (
-            ("max_rows_per_file", max_rows),
-            ("dedup_memory_mb", dedup_memory),
-            ("retry_max_attempts", attempts),
-            ("request_timeout", config.get("request_timeout", 60)),
-            ("upload_concurrency", config.get("upload_concurrency", 4)),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                errors.append(f"{setting}: must be a whole number of at least 1, got {value!r}")
-        errors.extend(auth_problems(config))
+        max_rows = whole("max_rows_per_file")
+        dedup_memory = whole("dedup_memory_mb")
+        for setting in ("retry_max_attempts", "request_timeout"):
+            whole(setting)
+        concurrency = whole("upload_concurrency")
+        s3 = s3_settings(config)
+        errors.extend(auth_problems(s3))
         recipient = None
         if config.get("pgp_public_key"):
             from target_adobe_s3.openpgp import load_recipient  # noqa: PLC0415 (only when set)
@@ -241,10 +247,10 @@ class Settings:
         run = RunContext(
             export_time=export_time,
             run_id=str(config.get("run_id") or uuid.uuid4()),
-            destination_name=destination,
-            custom_text=config.get("custom_text") or "",
-            organization_name=config.get("organization_name") or "",
-            sandbox_name=config.get("sandbox_name") or "",
+            destination_name=_given(config, "destination_name"),
+            custom_text=_given(config, "custom_text"),
+            organization_name=_given(config, "organization_name"),
+            sandbox_name=_given(config, "sandbox_name"),
         )
         return cls(
             bucket=bucket,
@@ -253,25 +259,39 @@ class Settings:
             run=run,
             dialect=dialect,
             fields=fields,
-            segment_id_field=config.get("segment_id_field") or "segment_id",
-            segment_name_field=config.get("segment_name_field") or "segment_name",
-            segment_names=dict(config.get("segment_names") or {}),
-            temp_dir=config.get("temp_dir") or None,
-            segment_status_field=config.get("segment_status_field") or "segment_status",
-            membership_field=config.get("segment_membership_field") or "segmentMembership",
-            export_mode=config.get("export_mode") or "full",
-            qualification_time_field=(
-                config.get("qualification_time_field") or "last_qualification_time"
-            ),
+            segment_id_field=_given(config, "segment_id_field"),
+            segment_name_field=_given(config, "segment_name_field"),
+            segment_names=dict(_given(config, "segment_names")),
+            temp_dir=_text(config, "temp_dir"),
+            segment_status_field=_given(config, "segment_status_field"),
+            membership_field=_given(config, "segment_membership_field"),
+            export_mode=_given(config, "export_mode"),
+            qualification_time_field=_given(config, "qualification_time_field"),
             mandatory_fields=mandatory,
             dedup_keys=dedup_keys,
-            file_type=config.get("file_type") or "csv",
-            compression=config.get("compression") or "none",
+            file_type=_given(config, "file_type"),
+            compression=_given(config, "compression"),
             recipient=recipient,
             max_rows_per_file=int(max_rows),
             dedup_memory_mb=int(dedup_memory),
-            include_manifest=bool(config.get("include_manifest", False)),
-            export_empty_files=bool(config.get("export_empty_files", False)),
-            formula_escape=bool(config.get("csv_formula_escape", False)),
-            upload_concurrency=int(config.get("upload_concurrency") or 4),
+            include_manifest=bool(config["include_manifest"]),
+            export_empty_files=bool(config["export_empty_files"]),
+            formula_escape=bool(config["csv_formula_escape"]),
+            upload_concurrency=int(concurrency),
+            s3=s3,
+            schema_validation=_given(config, "schema_validation"),
+            validate_records=bool(config["validate_records"]),
+            sdk_record_features=tuple(name for name in SDK_RECORD_FEATURES if config.get(name)),
         ), []
+
+
+_DIALECT_SETTINGS = (
+    "delimiter",
+    "quote",
+    "escape",
+    "null_value",
+    "empty_value",
+    "header",
+    "quote_all",
+)
+"""The csv_* settings, in CsvDialect.from_settings's order."""

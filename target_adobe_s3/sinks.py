@@ -1,14 +1,14 @@
 """The sink: hands each record of a stream to its StreamWriter.
 
-On the fast path the reader hands the record's bytes to `FastRecords` instead, which
-decodes and checks them with the stream's `RecordDecoder` and counts records for the
-SDK's metrics in batches; the SDK's record path (stream maps, flattening, metadata, full
-JSON Schema validation) is the fallback.
+On the fast path the reader hands the record's bytes to the stream's `FastRecords`
+(intake/fast.py) instead, which the sink makes and registers; the SDK's record path
+(stream maps, flattening, metadata, full JSON Schema validation) is the fallback. The sink
+needs three things of its target (`SinkTarget`) and does not import it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import jsonschema
 from singer_sdk.exceptions import InvalidJSONSchema, InvalidRecord, MissingKeyPropertiesError
@@ -21,13 +21,27 @@ from target_adobe_s3.intake.decoder import (
     missing_rule,
     type_rule,
 )
+from target_adobe_s3.intake.fast import FastRecords
 from target_adobe_s3.jsontypes import json_type_name
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from target_adobe_s3.summary import Progress
-    from target_adobe_s3.target import TargetAdobeS3
+    from singer_sdk.target_base import Target
+
+    from target_adobe_s3.export import Export
+    from target_adobe_s3.settings import Settings
+
+
+@runtime_checkable
+class SinkTarget(Protocol):
+    """What a SegmentSink needs of its target, besides being the SDK's Target."""
+
+    settings: Settings
+    export: Export
+
+    def register_fast(self, stream_name: str, fast: FastRecords) -> None:
+        """Send the stream's RECORD lines to `fast`."""
 
 
 def describe_invalid(stream: str, error: BaseException | None) -> str:
@@ -53,61 +67,41 @@ def describe_bad_schema(stream: str, error: BaseException | None) -> str:
     return f"{where}: {error.message}" + (f" (at {path})" if path else "")
 
 
-class FastRecords:
-    """The fast path of one stream: record bytes → checked dict → rows; batched counts."""
-
-    def __init__(self, sink: SegmentSink, decoder: RecordDecoder, pace: Progress) -> None:
-        self.sink = sink
-        self.pending = 0
-        self._pace = pace
-        self._decode = decoder.compile(sink.writer.write)
-        self.decode_line = decoder.compile_line(sink.writer.write)
-        """Whole-line handler; the reader counts what it takes and calls `add`."""
-
-    def handle(self, data: bytes) -> None:
-        """Write one record's rows; now and then, count them for the SDK."""
-        self._decode(data)
-        self.add(1)
-
-    def add(self, count: int) -> None:
-        """Count records handled; every `pace.batch`, pass the count on (progress, SDK)."""
-        self.pending += count
-        if self.pending >= self._pace.batch:
-            self.flush()
-
-    def flush(self) -> None:
-        """Add the records handled since the last flush to the sink's counts and metrics."""
-        count, self.pending = self.pending, 0
-        if count:
-            self.sink.writer.progress(count)
-            self.sink.tally_record_read(count)
-            self.sink.record_counter_metric.increment(count)
-            self.sink.tally_record_written(count)
-
-
 class SegmentSink(RecordSink):
     """Writes each record straight into its segment's spool file."""
 
     def __init__(
         self,
-        target: TargetAdobeS3,
+        target: Target,
         stream_name: str,
         schema: dict,
         key_properties: Sequence[str] | None,
     ) -> None:
+        if not isinstance(target, SinkTarget):
+            raise TypeError("a SegmentSink needs a target with settings, export, register_fast")
         try:
             super().__init__(target, stream_name, schema, key_properties)
         except InvalidJSONSchema as exc:
             raise InputError(describe_bad_schema(stream_name, exc.__cause__)) from None
-        check = bool(target.config.get("validate_records", True))
+        settings = target.settings
+        check = settings.validate_records
         self.writer = target.export.stream_writer(stream_name, self.schema, typed=check)
         self.fast: FastRecords | None = None
-        if target.fast_path:
+        if settings.fast_path:
             decoder = RecordDecoder(
                 stream_name, self.schema, check=check, key_properties=self.key_properties
             )
-            self.fast = FastRecords(self, decoder, target.export.progress)
+            self.fast = FastRecords(
+                decoder, self.writer.write, self.count_records, target.export.progress
+            )
             target.register_fast(stream_name, self.fast)
+
+    def count_records(self, count: int) -> None:
+        """Add records the fast path handled to the sink's counts, metrics and progress."""
+        self.writer.progress(count)
+        self.tally_record_read(count)
+        self.record_counter_metric.increment(count)
+        self.tally_record_written(count)
 
     def process_record(self, record: dict, context: dict) -> None:
         """Append the record to its segment's file."""

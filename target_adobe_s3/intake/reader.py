@@ -3,7 +3,8 @@
 RECORD lines of a stream on the fast path skip the SDK's record path. A line of the last
 such stream is first offered whole to that stream's one-pass decoder; any other line has
 its envelope decoded here and, when it is a RECORD of a fast stream, the record's bytes go
-to that stream's typed decoder (`records.RecordDecoder`).
+to that stream's typed decoder (`decoder.RecordDecoder`, through `fast.FastRecords`). The
+reader keeps the registry of fast streams: sinks `register` theirs as they are made.
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ class FastStream(Protocol):
     def add(self, count: int) -> None:
         """Count `count` more records of the stream (those `decode_line` took)."""
 
+    def flush(self) -> None:
+        """Pass on the records counted so far (the SDK's counts, progress)."""
+
 
 class Pace(Protocol):
     """Progress while input is read: a ticker, and how many records to take between counts."""
@@ -110,11 +114,22 @@ class LineReader(MsgSpecReader):
         super().__init__()
         self.line_number = 0
         self.fast: dict[str, FastStream] = {}
-        """Fast streams by name (the target's registry, filled as sinks are made)."""
+        """Fast streams by name (filled by `register` as sinks are made)."""
         self.progress: Pace = _Unreported()
         """Progress reporting (the export's), started and stopped around the input."""
         self.counts: Counter[str] = Counter()
         """Messages read by type, once `process_lines` has returned."""
+
+    def register(self, stream_name: str, fast: FastStream) -> None:
+        """Send the stream's RECORD lines to `fast` (replacing a sink of an older schema)."""
+        if (old := self.fast.get(stream_name)) is not None:
+            old.flush()
+        self.fast[stream_name] = fast
+
+    def flush_counts(self) -> None:
+        """Pass on every fast stream's pending count (the SDK drains only sinks that counted)."""
+        for fast in self.fast.values():
+            fast.flush()
 
     def deserialize_json(self, line: str | bytes) -> dict:
         """Decode one line into a message dict.

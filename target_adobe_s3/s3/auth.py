@@ -5,13 +5,12 @@ Nothing here logs or formats a secret: messages name settings, never their value
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
 import re
 import uuid
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import boto3
@@ -24,6 +23,11 @@ from botocore.credentials import (
 )
 from botocore.exceptions import BotoCoreError, NoCredentialsError
 
+from target_adobe_s3.s3.redact import hide_secrets
+
+if TYPE_CHECKING:
+    from target_adobe_s3.s3.settings import S3Settings
+
 ROLE_DURATION_SECONDS = 3600
 """Each assumed-role session lasts an hour; botocore refreshes it ~15 minutes before expiry."""
 
@@ -34,64 +38,6 @@ _URL_UNSAFE_RE = re.compile(r"[\s\x00-\x1f\x7f]")
 _EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 _SESSION_UNSAFE_RE = re.compile(r"[^\w+=,.@-]")
 _AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
-
-SECRET_SETTINGS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "external_id")
-"""Settings whose values must never reach a log line (the access key id names the account)."""
-
-# What botocore's debug log shows of credentials: the key id in Authorization headers and
-# presigned URLs, the session token as a header, and STS's XML answer with temporary keys.
-_CREDENTIAL_TEXT = (
-    (re.compile(r"(Credential=)[^/\s,'\"&%]+"), r"\1***"),  # also X-Amz-Credential=
-    (
-        re.compile(r"(X-Amz-Security-Token['\"]?\s*[:=]\s*b?['\"]?)[^'\"\s,}&]+", re.IGNORECASE),
-        r"\1***",
-    ),
-    (re.compile(r"(<(AccessKeyId|SecretAccessKey|SessionToken)>)[^<]*(</\2>)"), r"\1***\3"),
-)
-_secrets: set[str] = set()
-_installed_factory: list[Callable[..., logging.LogRecord]] = []
-
-
-def redact(text: str) -> str:
-    """`text` with every known secret (and its Base64) and any credential header hidden."""
-    for secret in sorted(_secrets, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, "***")
-    for pattern, replacement in _CREDENTIAL_TEXT:
-        text = pattern.sub(replacement, text)
-    return text
-
-
-def hide_secrets(*values: Any) -> None:
-    """Hide these values (and their Base64) from every log record from now on.
-
-    Installs, once, a log record factory that rewrites any record holding a secret, so
-    botocore's debug log (LOGLEVEL=DEBUG prints request headers and STS answers) and any
-    message naming a setting's value cannot show one.
-    """
-    for value in values:
-        text = str(value or "")
-        if len(text) >= 4:
-            _secrets.add(text)
-            _secrets.add(base64.b64encode(text.encode()).decode())
-    if _installed_factory:
-        return
-    previous = logging.getLogRecordFactory()
-    _installed_factory.append(previous)
-
-    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = previous(*args, **kwargs)
-        try:
-            message = record.getMessage()
-        except Exception:  # a bad format string is the logging module's to report
-            return record
-        hidden = redact(message)
-        if hidden != message:
-            record.msg, record.args = hidden, None
-        return record
-
-    logging.setLogRecordFactory(factory)
-
 
 NO_CREDENTIALS = (
     "no AWS credentials found (Unable to locate credentials); set aws_access_key_id and "
@@ -107,14 +53,10 @@ def boto_problem(exc: BotoCoreError) -> str:
     return str(exc)
 
 
-def _set(config: Mapping[str, Any], name: str) -> bool:
-    return bool(config.get(name))
-
-
-def auth_problems(config: Mapping[str, Any]) -> list[str]:
+def auth_problems(s3: S3Settings) -> list[str]:
     """Problems with the S3 and credential settings, each starting with a setting's name."""
     problems: list[str] = []
-    has_id, has_secret = _set(config, "aws_access_key_id"), _set(config, "aws_secret_access_key")
+    has_id, has_secret = bool(s3.aws_access_key_id), bool(s3.aws_secret_access_key)
     if has_id and not has_secret:
         problems.append(
             "aws_access_key_id: set aws_secret_access_key too, or remove the key id to use "
@@ -125,45 +67,45 @@ def auth_problems(config: Mapping[str, Any]) -> list[str]:
             "aws_secret_access_key: set aws_access_key_id too, or remove the secret to use "
             "aws_profile or boto3's default credential chain"
         )
-    if _set(config, "aws_session_token") and not (has_id and has_secret):
+    if s3.aws_session_token and not (has_id and has_secret):
         problems.append(
             "aws_session_token: a session token only works with aws_access_key_id and "
             "aws_secret_access_key; set both or remove the token"
         )
-    if _set(config, "aws_profile") and (has_id or has_secret):
+    if s3.aws_profile and (has_id or has_secret):
         problems.append(
             "aws_profile: cannot be combined with aws_access_key_id/aws_secret_access_key; "
             "keep either the profile or the keys"
         )
-    role_arn = str(config.get("role_arn") or "")
+    role_arn = s3.role_arn or ""
     if role_arn and not (role_arn.startswith("arn:") and ":role/" in role_arn):
         problems.append(
             f"role_arn: {role_arn!r} is not an IAM role ARN; use the form "
             "arn:aws:iam::123456789012:role/aep-export"
         )
-    if _set(config, "external_id"):
+    if s3.external_id:
         if not role_arn:
             problems.append(
                 "external_id: only used when assuming a role; set role_arn or remove external_id"
             )
-        elif not _EXTERNAL_ID_RE.fullmatch(str(config["external_id"])):
+        elif not _EXTERNAL_ID_RE.fullmatch(s3.external_id):
             problems.append(
                 "external_id: must be 2-1224 characters of letters, digits and + = , . @ : / - _ "
                 "(the value is not shown because it is secret)"
             )
-    if _set(config, "kms_key_id") and config.get("server_side_encryption") != "aws:kms":
+    if s3.kms_key_id and s3.server_side_encryption != "aws:kms":
         problems.append(
             "kms_key_id: only used with server_side_encryption aws:kms; set "
             "server_side_encryption to aws:kms or remove kms_key_id"
         )
-    region = config.get("region")
-    if region and not _REGION_RE.fullmatch(str(region)):
+    region = s3.region
+    if region and not _REGION_RE.fullmatch(region):
         problems.append(
             f"region: {region!r} is not an AWS region name like eu-west-1, us-gov-west-1 or "
             "cn-north-1; remove it to look the bucket's region up"
         )
-    endpoint = config.get("endpoint_url")
-    if endpoint and (problem := endpoint_problem(str(endpoint))):
+    endpoint = s3.endpoint_url
+    if endpoint and (problem := endpoint_problem(endpoint)):
         problems.append(f"endpoint_url: {problem}")
     return problems
 
@@ -196,7 +138,7 @@ def endpoint_problem(text: str) -> str | None:
     return None
 
 
-def sts_endpoint(config: Mapping[str, Any]) -> str | None:
+def sts_endpoint(endpoint_url: str | None) -> str | None:
     """The endpoint for STS when assuming role_arn; None lets boto3 choose.
 
     `AWS_ENDPOINT_URL_STS` (boto3's service-specific endpoint variable) always wins. Otherwise
@@ -205,15 +147,12 @@ def sts_endpoint(config: Mapping[str, Any]) -> str | None:
     (a VPC endpoint, FIPS or dual-stack S3) says nothing about STS, so the regional AWS STS
     endpoint is used.
     """
-    if os.environ.get("AWS_ENDPOINT_URL_STS"):
+    if os.environ.get("AWS_ENDPOINT_URL_STS") or not endpoint_url:
         return None
-    endpoint = config.get("endpoint_url") or None
-    if not endpoint:
-        return None
-    host = (urlsplit(str(endpoint)).hostname or "").lower()
+    host = (urlsplit(endpoint_url).hostname or "").lower()
     if host.endswith(_AWS_HOST_SUFFIXES):
         return None
-    return str(endpoint)
+    return endpoint_url
 
 
 def role_session_name(run_id: str | None) -> str:
@@ -278,55 +217,46 @@ class _AssumedRoleProvider(CredentialProvider):
         return DeferredRefreshableCredentials(refresh_using=self._refresh, method=self.METHOD)
 
 
-def credential_source(config: Mapping[str, Any]) -> str:
+def credential_source(s3: S3Settings) -> str:
     """Where the credentials come from, for messages (never the secrets themselves)."""
-    if config.get("role_arn"):
-        return f"role {config['role_arn']}"
-    if config.get("aws_access_key_id"):
-        return "aws_access_key_id" + (
-            " with aws_session_token" if config.get("aws_session_token") else ""
-        )
-    if config.get("aws_profile"):
-        return f"profile {config['aws_profile']}"
+    if s3.role_arn:
+        return f"role {s3.role_arn}"
+    if s3.aws_access_key_id:
+        return "aws_access_key_id" + (" with aws_session_token" if s3.aws_session_token else "")
+    if s3.aws_profile:
+        return f"profile {s3.aws_profile}"
     return "boto3's default credential chain"
 
 
-def make_session(config: Mapping[str, Any]) -> boto3.session.Session:
+def make_session(s3: S3Settings) -> boto3.session.Session:
     """A boto3 session with the credentials the settings ask for.
 
     Explicit keys (and session token), else `aws_profile`, else boto3's default chain. With
     `role_arn` those become the source credentials of an STS AssumeRole whose credentials
     are fetched on first use and refreshed before they expire, so long runs keep working.
     """
-    hide_secrets(*(config.get(name) for name in SECRET_SETTINGS))
-    region = config.get("region") or None
+    hide_secrets(*s3.secrets)
     source = boto3.session.Session(
-        aws_access_key_id=config.get("aws_access_key_id") or None,
-        aws_secret_access_key=config.get("aws_secret_access_key") or None,
-        aws_session_token=config.get("aws_session_token") or None,
-        profile_name=config.get("aws_profile") or None,
-        region_name=region,
+        aws_access_key_id=s3.aws_access_key_id,
+        aws_secret_access_key=s3.aws_secret_access_key,
+        aws_session_token=s3.aws_session_token,
+        profile_name=s3.aws_profile,
+        region_name=s3.region,
     )
-    role_arn = config.get("role_arn") or None
-    if not role_arn:
+    if not s3.role_arn:
         return source
     sts = source.client(
         "sts",
         region_name=source.region_name or DEFAULT_REGION,
-        endpoint_url=sts_endpoint(config),
+        endpoint_url=sts_endpoint(s3.endpoint_url),
         config=Config(
             retries={"max_attempts": 3, "mode": "standard"}, user_agent_extra="target-adobe-s3"
         ),
     )
-    refresh = assume_role_refresher(
-        sts,
-        str(role_arn),
-        role_session_name(config.get("run_id")),
-        config.get("external_id") or None,
-    )
+    refresh = assume_role_refresher(sts, s3.role_arn, role_session_name(s3.run_id), s3.external_id)
     logging.getLogger("botocore.credentials").addFilter(_ONE_LINE)  # once: filters are a set
-    role_session = botocore.session.Session(profile=config.get("aws_profile") or None)
+    role_session = botocore.session.Session(profile=s3.aws_profile)
     role_session.register_component(
         "credential_provider", CredentialResolver([_AssumedRoleProvider(refresh)])
     )
-    return boto3.session.Session(botocore_session=role_session, region_name=region)
+    return boto3.session.Session(botocore_session=role_session, region_name=s3.region)

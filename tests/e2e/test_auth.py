@@ -17,6 +17,7 @@ from target_adobe_s3.s3.auth import (
     role_session_name,
     sts_endpoint,
 )
+from target_adobe_s3.settings import s3_settings
 from tests.support.helpers import (
     MEMBER_SCHEMA,
     objects,
@@ -61,7 +62,7 @@ KEYS = {"aws_access_key_id": "AKIAEXAMPLEKEYID1234", "aws_secret_access_key": "s
     ],
 )
 def test_incompatible_settings_are_named(config: dict[str, Any], setting: str) -> None:
-    (problem,) = auth_problems(config)
+    (problem,) = auth_problems(s3_settings(config))
     assert problem.startswith(f"{setting}: ")
     for secret in ("s3cr3t-value", "tok3n-value", "ext-1234"):
         assert secret not in problem
@@ -87,7 +88,7 @@ def test_incompatible_settings_are_named(config: dict[str, Any], setting: str) -
     ],
 )
 def test_compatible_settings_pass(config: dict[str, Any]) -> None:
-    assert auth_problems(config) == []
+    assert auth_problems(s3_settings(config)) == []
 
 
 def test_mixed_credentials_fail_the_run_before_reading_input(
@@ -108,16 +109,16 @@ def test_mixed_credentials_fail_the_run_before_reading_input(
 
 def test_sts_uses_a_non_aws_endpoint_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_ENDPOINT_URL_STS", raising=False)
-    assert sts_endpoint({"endpoint_url": "http://127.0.0.1:9000"}) == "http://127.0.0.1:9000"
-    assert sts_endpoint({"endpoint_url": "https://s3.eu-west-1.amazonaws.com"}) is None
+    assert sts_endpoint("http://127.0.0.1:9000") == "http://127.0.0.1:9000"
+    assert sts_endpoint("https://s3.eu-west-1.amazonaws.com") is None
     vpc = "https://bucket.vpce-1a2b.s3.us-east-1.vpce.amazonaws.com"
-    assert sts_endpoint({"endpoint_url": vpc}) is None
-    assert sts_endpoint({}) is None
+    assert sts_endpoint(vpc) is None
+    assert sts_endpoint(None) is None
 
 
 def test_aws_endpoint_url_sts_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1")
-    assert sts_endpoint({"endpoint_url": "http://127.0.0.1:9000"}) is None
+    assert sts_endpoint("http://127.0.0.1:9000") is None
 
 
 def test_role_session_name_keeps_to_what_sts_accepts() -> None:
@@ -174,7 +175,7 @@ def test_session_credentials_come_from_sts_and_refresh(iam: IamServer) -> None:
         "run_id": "run-7",
         **source,
     }
-    credentials = make_session(config).get_credentials()
+    credentials = make_session(s3_settings(config)).get_credentials()
     assert isinstance(credentials, RefreshableCredentials)
     assert credentials.method == "assume-role"
     frozen = credentials.get_frozen_credentials()

@@ -3,7 +3,7 @@ on success and on failure, no credential (nor its Base64) reaches stdout or stde
 
 botocore's debug log prints request headers (the access key id in Authorization, the session
 token in X-Amz-Security-Token) and STS's answer with the temporary keys; the target hides
-them (target_adobe_s3.s3.auth.hide_secrets).
+them (target_adobe_s3.s3.redact.hide_secrets).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from target_adobe_s3.s3.auth import hide_secrets, redact
+from target_adobe_s3.s3.redact import hide_secrets, redact
 from tests.support.helpers import (
     MEMBER_SCHEMA,
     TARGET,

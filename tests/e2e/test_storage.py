@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import platform
 import uuid
 from pathlib import Path
 from typing import Any
@@ -11,15 +10,9 @@ import boto3
 import pytest
 
 from target_adobe_s3.errors import DeliveryError
-from target_adobe_s3.s3.client import (
-    PART_SIZE,
-    bucket_region,
-    limit_malloc_arenas,
-    make_client,
-    object_options,
-    upload_bytes,
-    upload_file,
-)
+from target_adobe_s3.s3.client import bucket_region, make_client, object_options
+from target_adobe_s3.s3.upload import PART_SIZE, upload_bytes, upload_file
+from target_adobe_s3.settings import s3_settings
 from tests.support.helpers import (
     MEMBER_SCHEMA,
     objects,
@@ -40,6 +33,11 @@ def kms_key(s3_endpoint: str) -> str:
     return str(kms.create_key(Description="target-adobe-s3 tests")["KeyMetadata"]["Arn"])
 
 
+def options_of(settings: dict[str, Any]) -> dict[str, str]:
+    """The object options of these settings (the others left out)."""
+    return object_options(s3_settings(settings))
+
+
 def grants(s3: Any, bucket: str, key: str) -> set[tuple[str, str]]:
     """(grantee, permission) of an object's ACL; the owner is `owner`."""
     acl = s3.get_object_acl(Bucket=bucket, Key=key)
@@ -53,8 +51,8 @@ def grants(s3: Any, bucket: str, key: str) -> set[tuple[str, str]]:
 
 
 def test_object_options_from_settings() -> None:
-    assert object_options({}) == {}
-    assert object_options(
+    assert options_of({}) == {}
+    assert options_of(
         {
             "server_side_encryption": "aws:kms",
             "kms_key_id": "alias/aep",
@@ -67,7 +65,7 @@ def test_object_options_from_settings() -> None:
         "ACL": "bucket-owner-full-control",
         "StorageClass": "STANDARD_IA",
     }
-    assert object_options({"server_side_encryption": "AES256", "acl": ""}) == {
+    assert options_of({"server_side_encryption": "AES256", "acl": ""}) == {
         "ServerSideEncryption": "AES256"
     }
 
@@ -77,7 +75,7 @@ def test_small_file_gets_kms_encryption_acl_and_class(
 ) -> None:
     path = tmp_path / "small.csv"
     path.write_bytes(b"email\na@example.com\n")
-    options = object_options(
+    options = options_of(
         {
             "server_side_encryption": "aws:kms",
             "kms_key_id": kms_key,
@@ -85,7 +83,7 @@ def test_small_file_gets_kms_encryption_acl_and_class(
             "storage_class": "STANDARD_IA",
         }
     )
-    upload_file(make_client(config), bucket, "out/small.csv", path, options=options)
+    upload_file(make_client(s3_settings(config)), bucket, "out/small.csv", path, options=options)
 
     head = s3.head_object(Bucket=bucket, Key="out/small.csv")
     assert head["ServerSideEncryption"] == "aws:kms"
@@ -102,14 +100,14 @@ def test_multipart_file_gets_the_same_options(
     data = (b"0123456789abcdef" * 65536) * 8 + b"tail\n"  # 8 MiB + 5 bytes: two parts
     assert len(data) > PART_SIZE
     path.write_bytes(data)
-    options = object_options(
+    options = options_of(
         {
             "server_side_encryption": "AES256",
             "acl": "authenticated-read",
             "storage_class": "GLACIER_IR",
         }
     )
-    upload_file(make_client(config), bucket, "out/big.csv", path, options=options)
+    upload_file(make_client(s3_settings(config)), bucket, "out/big.csv", path, options=options)
 
     head = s3.head_object(Bucket=bucket, Key="out/big.csv")
     assert head["ServerSideEncryption"] == "AES256"
@@ -129,8 +127,8 @@ def test_multipart_with_kms_key(
 ) -> None:
     path = tmp_path / "big.csv"
     path.write_bytes(b"x" * (PART_SIZE + 1))
-    options = object_options({"server_side_encryption": "aws:kms", "kms_key_id": kms_key})
-    upload_file(make_client(config), bucket, "big.csv", path, options=options)
+    options = options_of({"server_side_encryption": "aws:kms", "kms_key_id": kms_key})
+    upload_file(make_client(s3_settings(config)), bucket, "big.csv", path, options=options)
     head = s3.head_object(Bucket=bucket, Key="big.csv")
     assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", kms_key)
 
@@ -140,7 +138,7 @@ def test_upload_file_positional_call_still_works(
 ) -> None:
     path = tmp_path / "plain.csv"
     path.write_bytes(b"a\n")
-    upload_file(make_client(config), bucket, "plain.csv", path)
+    upload_file(make_client(s3_settings(config)), bucket, "plain.csv", path)
     assert objects(s3, bucket) == {"plain.csv": b"a\n"}
     assert grants(s3, bucket, "plain.csv") == {("owner", "FULL_CONTROL")}
     assert "StorageClass" not in s3.head_object(Bucket=bucket, Key="plain.csv")  # STANDARD
@@ -150,10 +148,12 @@ def test_upload_bytes_with_options_and_content_type(
     s3: Any, bucket: str, config: dict[str, Any]
 ) -> None:
     options = {
-        **object_options({"server_side_encryption": "AES256", "storage_class": "ONEZONE_IA"}),
+        **options_of({"server_side_encryption": "AES256", "storage_class": "ONEZONE_IA"}),
         "ContentType": "application/json",
     }
-    upload_bytes(make_client(config), bucket, "manifest.json", b'{"files": []}', options)
+    upload_bytes(
+        make_client(s3_settings(config)), bucket, "manifest.json", b'{"files": []}', options
+    )
     head = s3.head_object(Bucket=bucket, Key="manifest.json")
     assert head["ServerSideEncryption"] == "AES256"
     assert head["StorageClass"] == "ONEZONE_IA"
@@ -163,7 +163,7 @@ def test_upload_bytes_with_options_and_content_type(
 
 def test_upload_bytes_to_a_missing_bucket_is_a_delivery_error(config: dict[str, Any]) -> None:
     with pytest.raises(DeliveryError, match="NoSuchBucket"):
-        upload_bytes(make_client(config), "no-such-bucket-here", "k", b"x")
+        upload_bytes(make_client(s3_settings(config)), "no-such-bucket-here", "k", b"x")
 
 
 # --- region lookup ------------------------------------------------------------------------------
@@ -187,20 +187,22 @@ def test_client_is_built_for_the_buckets_region(
 ) -> None:
     config.pop("region")
     config["bucket"] = located_bucket(s3, constraint)
-    client = make_client(config)
+    client = make_client(s3_settings(config))
     assert client.meta.region_name == region
     assert bucket_region(client, config["bucket"]) == region
 
 
 def test_a_set_region_is_not_looked_up(s3: Any, config: dict[str, Any]) -> None:
     config.update(bucket=located_bucket(s3, "eu-central-1"), region="ap-south-1")
-    assert make_client(config).meta.region_name == "ap-south-1"
+    assert make_client(s3_settings(config)).meta.region_name == "ap-south-1"
 
 
 def test_missing_bucket_keeps_the_default_region(config: dict[str, Any]) -> None:
     config.update(bucket="no-such-bucket-here")
     config.pop("region")
-    assert make_client(config).meta.region_name == "us-east-1"  # AWS_DEFAULT_REGION of the tests
+    assert (
+        make_client(s3_settings(config)).meta.region_name == "us-east-1"
+    )  # AWS_DEFAULT_REGION of the tests
 
 
 def test_run_without_region_writes_to_a_bucket_elsewhere(
@@ -216,8 +218,3 @@ def test_run_without_region_writes_to_a_bucket_elsewhere(
     assert run.returncode == 0, run.stderr
     (body,) = objects(s3, config["bucket"]).values()
     assert b"a@example.com" in body
-
-
-def test_malloc_arenas_are_capped_on_glibc() -> None:
-    """Upload threads would otherwise each keep a glibc arena of freed buffers."""
-    assert limit_malloc_arenas() is (platform.libc_ver()[0] == "glibc")

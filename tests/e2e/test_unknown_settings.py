@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from target_adobe_s3.settings import ENV_PREFIX, Settings, unknown_env_settings, unknown_settings
+from target_adobe_s3.setting_names import ENV_PREFIX, unknown_env_settings, unknown_settings
+from target_adobe_s3.settings import Settings
 from target_adobe_s3.target import TargetAdobeS3
 from tests.support.helpers import (
     MEMBER_SCHEMA,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from target_adobe_s3.s3.client import PART_SIZE
+from target_adobe_s3.s3.upload import PART_SIZE
 from tests.support.helpers import (
     MEMBER_SCHEMA,
     big_segment_records,

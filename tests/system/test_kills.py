@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from target_adobe_s3.files.spool import STALE_AFTER
-from target_adobe_s3.s3.client import PART_SIZE
+from target_adobe_s3.s3.upload import PART_SIZE
 from tests.support.faultproxy import FaultProxy, Rule
 from tests.support.helpers import (
     MEMBER_SCHEMA,

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from target_adobe_s3.s3.client import PART_SIZE, content_type, stored_problem
+from target_adobe_s3.s3.upload import PART_SIZE, content_type
+from target_adobe_s3.s3.verify import stored_problem
 from tests.support.faultproxy import FaultProxy
 from tests.support.helpers import (
     MEMBER_SCHEMA,
