@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from target_adobe_s3.files.spool import format_size
 from tests.support.helpers import (
     MEMBER_SCHEMA,
     TARGET,
@@ -183,19 +182,3 @@ def test_file_size_limit_mid_run(config: dict, s3: Any, tmp_path: Path, spool_di
     )
     assert re.fullmatch(pattern, line), line
     _assert_nothing_left(run, s3, config["bucket"], spool_dir)
-
-
-@pytest.mark.parametrize(
-    ("size", "text"),
-    [
-        (0, "0 bytes"),
-        (1023, "1023 bytes"),
-        (1024, "1.0 KiB"),
-        (8 * 1024 * 1024, "8.0 MiB"),
-        (3 * 1024**3 // 2, "1.5 GiB"),
-        (5 * 1024**4, "5.0 TiB"),
-        (2048 * 1024**4, "2048.0 TiB"),
-    ],
-)
-def test_format_size(size: int, text: str) -> None:
-    assert format_size(size) == text

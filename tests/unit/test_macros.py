@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,7 +20,6 @@ from target_adobe_s3.naming.macros import (
 )
 from target_adobe_s3.naming.safety import MacroError, join_key
 from target_adobe_s3.schema import CONFIG_SCHEMA
-from tests.support.helpers import objects, run_with_stdin_open
 
 EXPORT_TIME = datetime(2020, 4, 8, 6, 18, 4, 123456, tzinfo=timezone.utc)
 RUN = RunContext(
@@ -164,29 +161,6 @@ def test_macro_names_are_one_list() -> None:
     for setting in ("folder_path", "file_name_template"):
         description = CONFIG_SCHEMA["properties"][setting]["description"]
         assert known_macros(tokens=True) in description
-
-
-def test_a_macro_in_the_wrong_case_stops_the_run_before_input_is_read(
-    config: dict[str, Any], s3: Any, tmp_path: Path
-) -> None:
-    config["folder_path"] = "exports/%segment_name%"
-    config["file_name_template"] = "%SEGMENT_ID%_%Datetime%"
-    run = run_with_stdin_open(config, tmp_path)
-    assert run.returncode == 1
-    assert run.stdout == ""
-    assert "Traceback" not in run.stderr
-    errors = [
-        line.split(" | ", 3)[3].removeprefix("Config validation failed: ")
-        for line in run.stderr.splitlines()
-        if "| ERROR" in line
-    ]
-    assert errors == [
-        "folder_path: unknown macro %segment_name%; did you mean %SEGMENT_NAME%? "
-        "(macro names are upper case)",
-        "file_name_template: unknown macro %Datetime%; did you mean %DATETIME%? "
-        "(macro names are upper case)",
-    ]
-    assert objects(s3, config["bucket"]) == {}
 
 
 @pytest.mark.parametrize(

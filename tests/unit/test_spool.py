@@ -9,8 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from target_adobe_s3.files import spool as spool_module
-from target_adobe_s3.files.spool import Spool
+from target_adobe_s3.files.spool import Spool, format_size
 
 
 def test_parts_are_private_hold_what_was_written_and_are_removed(tmp_path: Path) -> None:
@@ -112,3 +114,19 @@ def test_a_new_spool_names_its_owner_and_clears_stale_ones(tmp_path: Path) -> No
         assert spool_module.remove_stale(tmp_path) == []  # a live run's directory is never touched
     finally:
         new.remove()
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [
+        (0, "0 bytes"),
+        (1023, "1023 bytes"),
+        (1024, "1.0 KiB"),
+        (8 * 1024 * 1024, "8.0 MiB"),
+        (3 * 1024**3 // 2, "1.5 GiB"),
+        (5 * 1024**4, "5.0 TiB"),
+        (2048 * 1024**4, "2048.0 TiB"),
+    ],
+)
+def test_format_size(size: int, text: str) -> None:
+    assert format_size(size) == text
