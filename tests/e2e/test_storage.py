@@ -50,26 +50,6 @@ def grants(s3: Any, bucket: str, key: str) -> set[tuple[str, str]]:
     return found
 
 
-def test_object_options_from_settings() -> None:
-    assert options_of({}) == {}
-    assert options_of(
-        {
-            "server_side_encryption": "aws:kms",
-            "kms_key_id": "alias/aep",
-            "acl": "bucket-owner-full-control",
-            "storage_class": "STANDARD_IA",
-        }
-    ) == {
-        "ServerSideEncryption": "aws:kms",
-        "SSEKMSKeyId": "alias/aep",
-        "ACL": "bucket-owner-full-control",
-        "StorageClass": "STANDARD_IA",
-    }
-    assert options_of({"server_side_encryption": "AES256", "acl": ""}) == {
-        "ServerSideEncryption": "AES256"
-    }
-
-
 def test_small_file_gets_kms_encryption_acl_and_class(
     s3: Any, bucket: str, config: dict[str, Any], tmp_path: Path, kms_key: str
 ) -> None:
@@ -218,3 +198,10 @@ def test_run_without_region_writes_to_a_bucket_elsewhere(
     assert run.returncode == 0, run.stderr
     (body,) = objects(s3, config["bucket"]).values()
     assert b"a@example.com" in body
+
+
+def test_client_built_by_make_client_keeps_the_settings(config: dict[str, Any]) -> None:
+    config.update(retry_max_attempts=1, retry_mode="adaptive", request_timeout=3)
+    built: Any = make_client(s3_settings(config)).meta.config
+    assert built.retries == {"total_max_attempts": 1, "mode": "adaptive"}
+    assert (built.connect_timeout, built.read_timeout) == (3, 3)

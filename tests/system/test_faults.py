@@ -16,9 +16,7 @@ from typing import Any
 
 import pytest
 
-from target_adobe_s3.s3.client import client_config, make_client
 from target_adobe_s3.s3.upload import PART_SIZE
-from target_adobe_s3.settings import s3_settings
 from tests.support.faultproxy import FaultProxy
 from tests.support.helpers import (
     MEMBER_SCHEMA,
@@ -137,23 +135,6 @@ def outcomes(proxy: FaultProxy, method: str, pattern: str) -> list[str | int | N
 
 
 # --- the client ------------------------------------------------------------------------
-
-
-def test_client_config_counts_every_attempt() -> None:
-    settings = {"retry_max_attempts": 4, "retry_mode": "adaptive", "request_timeout": 7}
-    config: Any = client_config(s3_settings(settings))
-    assert config.retries == {"total_max_attempts": 4, "mode": "adaptive"}
-    assert (config.connect_timeout, config.read_timeout) == (7, 7)
-    default: Any = client_config(s3_settings({}))
-    assert default.retries == {"total_max_attempts": 5, "mode": "standard"}
-    assert (default.connect_timeout, default.read_timeout) == (60, 60)
-
-
-def test_client_built_by_make_client_keeps_the_settings(config: dict[str, Any]) -> None:
-    config.update(retry_max_attempts=1, retry_mode="adaptive", request_timeout=3)
-    built: Any = make_client(s3_settings(config)).meta.config
-    assert built.retries == {"total_max_attempts": 1, "mode": "adaptive"}
-    assert (built.connect_timeout, built.read_timeout) == (3, 3)
 
 
 def test_check_command_retries_through_faults(
