@@ -21,7 +21,7 @@ from tests.support.helpers import objects
 SKIPPED = {
     # A schema that changes a stream's columns while its segment file is open is a
     # clear failure here (one header per file; see docs/aep-behaviour.md, "Schema changes"), which
-    # tests/test_export_cli.py checks. The SDK's test expects the columns to change.
+    # tests/e2e/test_export_cli.py checks. The SDK's test expects the columns to change.
     "schema_updates": "columns changing mid-file are refused by design",
 }
 EXPECTED_TO_FAIL = {"invalid_schema", "record_before_schema", "record_missing_key_property"}

@@ -1,7 +1,7 @@
 """Temp data: with a PGP key no plaintext ever reaches temp_dir; modes are private; nothing
 is left behind after success, failure or SIGTERM.
 
-tests/test_encryption_cli.py reads the temp files of one slow-fed run (PGP + dedup spill);
+tests/e2e/test_encryption_cli.py reads the temp files of one slow-fed run (PGP + dedup spill);
 this covers PGP alone, gzip + PGP and gzip + PGP + dedup spill over several segments,
 checks every file's and directory's mode while the run is going, and checks the temp dir
 after a failed and an interrupted run.

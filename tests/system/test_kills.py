@@ -3,7 +3,7 @@
 The proxy (tests/support/faultproxy.py) holds part 2 of segment `b`'s upload unanswered; the test
 waits on the proxy's event that says the part has arrived (no sleeps, no timing), then
 signals the target. Segment `a` was uploaded before (segments go in id order).
-SIGTERM during input reading is tested in tests/test_failures.py.
+SIGTERM during input reading is tested in tests/e2e/test_failures.py.
 """
 
 from __future__ import annotations
