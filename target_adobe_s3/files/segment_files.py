@@ -2,7 +2,7 @@
 
 The first stream that sends rows to a segment fixes the file's columns; a file has one
 header, so another set of columns is an input error. Rows go to the segment's open part;
-THE rollover rule lives in `writable` alone: a part takes rows until it holds
+THE rollover rule lives in `write_row` alone: a part takes rows until it holds
 `max_rows_per_file`, then the next row opens the next part. With deduplication, rows wait
 in the dedup store and the winners are written into the parts at end of input.
 """
@@ -66,14 +66,19 @@ class SegmentFiles:
         self._format = file_format
         self._part_name = part_name
         self._dedup = dedup
-        current, limit = spool.current.get, max_rows
+        current, limit, next_part = spool.current.get, max_rows, self._next_part
 
-        def writable(segment_id: str) -> Part | None:
-            """The segment's part when it has room for a row; None when a part must open."""
+        def write_row(segment_id: str, line: bytes) -> None:
+            """Append one row to the segment's part, opening its first or next part as needed.
+
+            The per-row path: a closure, so that a row costs one call and two lookups.
+            """
             part = current(segment_id)
-            return part if part is not None and part.rows < limit else None
+            if part is None or part.rows >= limit:  # the rollover rule
+                part = next_part(segment_id)
+            part.write(line, 1)
 
-        self.writable = writable
+        self.write_row = write_row
 
     def register(
         self, segment_id: str, segment_name: str, stream_name: str, header: tuple[str, ...]
@@ -100,13 +105,6 @@ class SegmentFiles:
                 f"{list(known.header)} vs {list(header)}; give both streams the same "
                 "columns with the `fields` setting"
             )
-
-    def write_row(self, segment_id: str, line: bytes) -> None:
-        """Append one row to the segment's part, opening its first or next part as needed."""
-        part = self.writable(segment_id)
-        if part is None:
-            part = self._next_part(segment_id)
-        part.write(line, rows=1)
 
     def dedup_row(
         self,

@@ -12,21 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 
-class OpenPart(Protocol):
-    """A segment's part that takes rows."""
-
-    def write(self, data: bytes, rows: int = 0) -> None:
-        """Append bytes; `rows` counts the rows among them."""
-        ...
-
-
 class RowSink(Protocol):
     """Where rows go: one file per segment (see `files.segment_files.SegmentFiles`)."""
-
-    @property
-    def writable(self) -> Callable[[str], OpenPart | None]:
-        """The segment's part when it has room for one more row, else None (per-row path)."""
-        ...
 
     def register(
         self, segment_id: str, segment_name: str, stream_name: str, header: tuple[str, ...]
@@ -35,7 +22,7 @@ class RowSink(Protocol):
         ...
 
     def write_row(self, segment_id: str, line: bytes) -> None:
-        """Append one row, opening the segment's first or next part as needed."""
+        """Append one row, opening the segment's first or next part as needed (per row)."""
         ...
 
     def dedup_row(

@@ -177,7 +177,7 @@ class StreamWriter:
         get, encode, convert = self._get, self._encode, self._convert
         escape = escape_formulas if self._escape else None
         mandatory = self._mandatory
-        writable, write_row = sink.writable, sink.write_row
+        write_row = sink.write_row
         known: dict[str, Segment] = {}
 
         def write_flat(record: Mapping[str, Any]) -> None:
@@ -206,12 +206,7 @@ class StreamWriter:
                 values = escape(values)
             for i in convert:
                 values[i] = to_text(values[i])
-            line = encode(values)
-            part = writable(segment_id)
-            if part is None:
-                write_row(segment_id, line)
-            else:
-                part.write(line, 1)
+            write_row(segment_id, encode(values))
 
         return write_flat
 

@@ -40,17 +40,31 @@ def contents(files: SegmentFiles) -> list[tuple[str, int, int, bytes]]:
 def test_rows_roll_over_to_the_next_part_at_max_rows(spool: Spool) -> None:
     files = files_of(spool, max_rows=2)
     files.register("s1", "One", "m", HEADER)
-    assert files.writable("s1") is None  # no part yet: write_row opens it
+    assert spool.get("s1") is None  # no part until the first row
     for n in range(5):
         files.write_row("s1", b"r%d\n" % n)
-    assert files.writable("s1") is not None  # part 3 holds one row: room for another
+    third = spool.get("s1")
+    assert third is not None
+    assert (third.number, third.rows) == (3, 1)  # room for one more
     files.write_row("s1", b"r5\n")
-    assert files.writable("s1") is None  # full: the next row opens part 4
+    assert spool.get("s1") is third  # full now, still the segment's part
     assert contents(files) == [
         ("s1", 1, 2, b"email\tname\nr0\nr1\n"),
         ("s1", 2, 2, b"email\tname\nr2\nr3\n"),
         ("s1", 3, 2, b"email\tname\nr4\nr5\n"),
     ]
+
+
+def test_a_full_part_is_closed_when_the_next_row_comes(spool: Spool) -> None:
+    files = files_of(spool, max_rows=1)
+    files.register("s1", "One", "m", HEADER)
+    files.write_row("s1", b"a\n")
+    first = spool.get("s1")
+    assert first is not None
+    assert first.is_open  # full, but no row asked for a next part yet
+    files.write_row("s1", b"b\n")
+    assert not first.is_open
+    assert spool.get("s1") is not first
 
 
 def test_each_part_is_opened_under_its_own_name(spool: Spool) -> None:
@@ -65,16 +79,6 @@ def test_each_part_is_opened_under_its_own_name(spool: Spool) -> None:
     for _ in range(3):
         files.write_row("s1", b"r\n")
     assert named == [("s1", 1), ("s1", 2), ("s1", 3)]
-
-
-def test_a_writable_part_takes_rows_directly(spool: Spool) -> None:
-    files = files_of(spool, max_rows=3)
-    files.register("s1", "One", "m", HEADER)
-    files.write_row("s1", b"a\n")
-    part = files.writable("s1")
-    assert part is not None
-    part.write(b"b\n", 1)
-    assert contents(files) == [("s1", 1, 2, b"email\tname\na\nb\n")]
 
 
 def test_the_format_decides_the_header(spool: Spool) -> None:

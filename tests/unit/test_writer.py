@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,25 +37,13 @@ class RowSettings:
     formula_escape: bool = False
 
 
-@dataclass
-class Part:
-    lines: list[bytes]
-
-    def write(self, data: bytes, rows: int = 0) -> None:
-        self.lines.append(data)
-
-
 class Sink:
-    """A RowSink that keeps what it is given; a segment's part is writable after its first row."""
+    """A RowSink that keeps what it is given."""
 
     def __init__(self) -> None:
         self.registered: list[tuple[str, str, str, tuple[str, ...]]] = []
         self.rows: dict[str, list[bytes]] = {}
         self.deduped: list[tuple[str, tuple[str, ...], Any, tuple[str, ...], bytes]] = []
-
-    @property
-    def writable(self) -> Callable[[str], Part | None]:
-        return lambda segment_id: Part(self.rows[segment_id]) if segment_id in self.rows else None
 
     def register(
         self, segment_id: str, segment_name: str, stream_name: str, header: tuple[str, ...]
