@@ -1,4 +1,4 @@
-"""CSV dialects, row formatting and value-to-text conversion (target_adobe_s3.formats.csv)."""
+"""CSV row formatting (exact output, every dialect read back) and NDJSON rows."""
 
 from __future__ import annotations
 
@@ -6,16 +6,13 @@ import csv
 import io
 import itertools
 import random
-from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from enum import Enum, IntEnum
 
 import pytest
 
 from target_adobe_s3.formats.csv import compile_row_formatter
-from target_adobe_s3.formats.dialect import DELIMITERS, NULL_CHOICES, CsvDialect, DialectError
+from target_adobe_s3.formats.dialect import DELIMITERS, NULL_CHOICES, CsvDialect
 from target_adobe_s3.formats.ndjson import compile_json_formatter
-from target_adobe_s3.rows.values import to_text
 
 
 def read_back(text: str, dialect: CsvDialect) -> list[list[str]]:
@@ -283,213 +280,6 @@ def test_truncated_quoted_field_is_an_error() -> None:
     line = fmt(DEFAULT, ["a\nb"])
     with pytest.raises(csv.Error):
         read_back(line[:3], DEFAULT)
-
-
-# ---------------------------------------------------------------------------------------------
-# Settings
-
-
-@pytest.mark.parametrize(
-    ("given", "char"),
-    [
-        ("\t", "\t"),
-        ("tab", "\t"),
-        ("TAB", "\t"),
-        ("\\t", "\t"),
-        (",", ","),
-        ("comma", ","),
-        ("Comma", ","),
-        ("|", "|"),
-        ("pipe", "|"),
-        (";", ";"),
-        ("semicolon", ";"),
-        (":", ":"),
-        ("colon", ":"),
-    ],
-)
-def test_delimiter_choices(given: str, char: str) -> None:
-    assert CsvDialect.from_settings(given, '"', "\\", "", "", True, False).delimiter == char
-
-
-def test_from_settings_keeps_every_choice() -> None:
-    dialect = CsvDialect.from_settings(
-        delimiter="pipe",
-        quote="",
-        escape="'",
-        null_value="null",
-        empty_value='""',
-        header=False,
-        quote_all=False,
-    )
-    assert dialect == CsvDialect("|", "", "'", "null", '""', False, False)
-
-
-GOOD = {
-    "delimiter": "\t",
-    "quote": '"',
-    "escape": "\\",
-    "null_value": "",
-    "empty_value": "",
-    "header": True,
-    "quote_all": False,
-}
-
-
-@pytest.mark.parametrize(
-    ("option", "value", "setting"),
-    [
-        ("delimiter", "x", "csv_delimiter"),
-        ("delimiter", " ", "csv_delimiter"),
-        ("delimiter", "", "csv_delimiter"),
-        ("delimiter", ",,", "csv_delimiter"),
-        ("delimiter", "\n", "csv_delimiter"),
-        ("delimiter", "space", "csv_delimiter"),
-        ("delimiter", None, "csv_delimiter"),
-        ("delimiter", 9, "csv_delimiter"),
-        ("quote", "'", "csv_quote"),
-        ("quote", "none", "csv_quote"),
-        ("quote", None, "csv_quote"),
-        ("escape", "/", "csv_escape"),
-        ("escape", "", "csv_escape"),
-        ("escape", '"', "csv_escape"),
-        ("escape", None, "csv_escape"),
-        ("null_value", "NULL", "csv_null_value"),
-        ("null_value", "none", "csv_null_value"),
-        ("null_value", None, "csv_null_value"),
-        ("empty_value", "empty", "csv_empty_value"),
-        ("empty_value", "''", "csv_empty_value"),
-        ("empty_value", 0, "csv_empty_value"),
-        ("header", "yes", "csv_header"),
-        ("header", 1, "csv_header"),
-        ("quote_all", "true", "csv_quote_all"),
-        ("quote_all", None, "csv_quote_all"),
-    ],
-)
-def test_from_settings_errors(option: str, value: object, setting: str) -> None:
-    with pytest.raises(DialectError) as caught:
-        CsvDialect.from_settings(**{**GOOD, option: value})
-    message = str(caught.value)
-    assert setting in message
-    assert "\n" not in message
-    assert isinstance(caught.value, ValueError)
-
-
-def test_quote_all_needs_a_quote() -> None:
-    with pytest.raises(DialectError, match="csv_quote_all"):
-        CsvDialect.from_settings(**{**GOOD, "quote": "", "quote_all": True})
-    with pytest.raises(DialectError, match="csv_quote_all"):
-        CsvDialect(quote="", quote_all=True)
-
-
-def test_delimiter_message_lists_choices() -> None:
-    with pytest.raises(DialectError) as caught:
-        CsvDialect.from_settings(**{**GOOD, "delimiter": "x"})
-    assert str(caught.value) == "csv_delimiter must be one of tab, ',', '|', ';', ':'; got 'x'"
-
-
-def test_direct_construction_is_checked() -> None:
-    with pytest.raises(DialectError, match="csv_delimiter"):
-        CsvDialect(delimiter="tab")  # the dataclass holds characters; words go via from_settings
-    with pytest.raises(DialectError, match="csv_escape"):
-        CsvDialect(escape="/")
-
-
-# ---------------------------------------------------------------------------------------------
-# to_text
-
-
-class Colour(Enum):
-    RED = "red"
-
-
-class Level(IntEnum):
-    HIGH = 3
-
-
-class Text(str):
-    pass
-
-
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [
-        (None, None),
-        ("", ""),
-        ("abc", "abc"),
-        ("日本 😀", "日本 😀"),
-        (True, "true"),
-        (False, "false"),
-        (0, "0"),
-        (-42, "-42"),
-        (12345678901234567890, "12345678901234567890"),
-        (1.5, "1.5"),
-        (0.1, "0.1"),
-        (-2.0, "-2.0"),
-        (1e20, "1e+20"),
-        (Decimal("1.50"), "1.50"),
-        (Decimal("0"), "0"),
-        (Decimal("-0.000"), "-0.000"),
-        (
-            Decimal("123456789012345678901234567890.123456789"),
-            "123456789012345678901234567890.123456789",
-        ),
-        (Decimal("1E+3"), "1E+3"),
-        ({}, "{}"),
-        ([], "[]"),
-        ({"a": 1, "b": [True, None, "x"]}, '{"a":1,"b":[true,null,"x"]}'),
-        ({"z": 1, "a": 2}, '{"z":1,"a":2}'),
-        (
-            {"price": Decimal("1.50"), "name": "Crème brûlée 🍮", "tags": [Decimal("2"), "é"]},
-            '{"price":1.50,"name":"Crème brûlée 🍮","tags":[2,"é"]}',
-        ),
-        ([1, [2, [Decimal("3.0")]], {"k": {"n": None}}], '[1,[2,[3.0]],{"k":{"n":null}}]'),
-        (("a", 1), '["a",1]'),
-        ({"q": 'say "hi"\n'}, '{"q":"say \\"hi\\"\\n"}'),
-        ({"when": date(2024, 5, 1)}, '{"when":"2024-05-01"}'),
-        ({"c": Colour.RED}, '{"c":"red"}'),
-        (datetime(2024, 5, 1, 12, 30, 0), "2024-05-01T12:30:00"),
-        (
-            datetime(2024, 5, 1, 12, 30, 0, 123000, tzinfo=timezone.utc),
-            "2024-05-01T12:30:00.123000+00:00",
-        ),
-        (datetime(2024, 5, 1, tzinfo=timezone(timedelta(hours=2))), "2024-05-01T00:00:00+02:00"),
-        (date(2024, 5, 1), "2024-05-01"),
-        (time(7, 5, 3), "07:05:03"),
-        (Level.HIGH, "3"),
-        (Text("sub"), "sub"),
-        (Colour.RED, "Colour.RED"),
-    ],
-)
-def test_to_text(value: object, text: str | None) -> None:
-    result = to_text(value)
-    assert result == text
-    if result is not None:
-        assert type(result) is str
-
-
-def test_to_text_huge_int() -> None:
-    value = 10**5000 + 7
-    text = to_text(value)
-    assert text is not None
-    assert len(text) == 5001
-    assert text.startswith("1000")
-    assert text.endswith("07")
-
-
-def test_to_text_object_uses_str() -> None:
-    class Thing:
-        def __str__(self) -> str:
-            return "thing!"
-
-    assert to_text(Thing()) == "thing!"
-    assert to_text({"t": Thing()}) == '{"t":"thing!"}'
-
-
-def test_to_text_then_format() -> None:
-    format_row = compile_row_formatter(CsvDialect(delimiter=","))
-    record = [Decimal("1.50"), {"a": [1, "x,y"]}, None, True, "", "naïve"]
-    line = format_row([to_text(value) for value in record])
-    assert line == '1.50,"{\\"a\\":[1,\\"x,y\\"]}",,true,,naïve\n'
 
 
 def test_json_formatter_keeps_types_and_column_order() -> None:
