@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
-from target_adobe_s3.s3.upload import OpenUploads, abort_other_uploads, upload_file
+from target_adobe_s3.s3.open_uploads import OpenUploads
+from target_adobe_s3.s3.upload import abort_other_uploads, upload_file
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -1,7 +1,8 @@
 """One object uploaded so that its key shows nothing or the whole file, then verified.
 
 Small files go up in one PutObject, larger ones as a multipart upload completed last and
-aborted by its UploadId on failure; `OpenUploads` lists the UploadIds still open so that a
+aborted by its UploadId on failure; `OpenUploads` (open_uploads.py) lists the UploadIds still
+open so that a
 failed or stopped run aborts each. Each object is then checked (`verify.verify_stored`).
 """
 
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import CompletedPartTypeDef
+
+    from target_adobe_s3.s3.open_uploads import OpenUploads
 
 PART_SIZE = 8 * 1024 * 1024
 """Files up to this size go up in one PutObject; larger ones as multipart uploads."""
@@ -73,57 +76,6 @@ def upload_bytes(
         client.put_object(Bucket=bucket, Key=key, Body=data, **extra)
     checksum = b64(hashlib.sha256(data).digest()) if extra.get("ChecksumAlgorithm") else None
     verify_stored(client, bucket, key, len(data), checksum)
-
-
-class OpenUploads:
-    """The multipart uploads this run created and has not completed or aborted.
-
-    Upload threads add each UploadId as soon as CreateMultipartUpload answers and remove
-    it once the upload is completed or aborted; `abort_all` aborts the rest by id, from
-    any thread, whatever ListMultipartUploads allows.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._keys: dict[str, str] = {}
-
-    def add(self, upload_id: str, key: str) -> None:
-        """Note an upload that is now open."""
-        with self._lock:
-            self._keys[upload_id] = key
-
-    def discard(self, upload_id: str) -> None:
-        """Forget an upload that was completed or aborted."""
-        with self._lock:
-            self._keys.pop(upload_id, None)
-
-    def open(self) -> dict[str, str]:
-        """UploadId → key of every upload still open."""
-        with self._lock:
-            return dict(self._keys)
-
-    def abort_all(self, client: S3Client, bucket: str) -> list[str]:
-        """Abort every open upload by its id; one line per upload that stays open."""
-        problems = []
-        for upload_id, key in sorted(self.open().items(), key=lambda item: item[1]):
-            try:
-                client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
-            except ClientError as exc:
-                code = str(exc.response.get("Error", {}).get("Code", "error"))
-                if code != "NoSuchUpload":  # completed or aborted meanwhile: nothing open
-                    problems.append(_still_open(bucket, key, upload_id, code))
-            except BotoCoreError as exc:
-                problems.append(_still_open(bucket, key, upload_id, str(exc)))
-            self.discard(upload_id)
-        return problems
-
-
-def _still_open(bucket: str, key: str, upload_id: str, reason: str) -> str:
-    return (
-        f"The multipart upload of s3://{bucket}/{key} (UploadId {upload_id}) could not be "
-        f"aborted ({reason}): it stays open, and billed, until aborted by hand or by a "
-        "lifecycle rule (AbortIncompleteMultipartUpload)"
-    )
 
 
 def upload_file(
@@ -210,8 +162,15 @@ def _upload_parts(
     algorithm = (
         {"ChecksumAlgorithm": extra["ChecksumAlgorithm"]} if "ChecksumAlgorithm" in extra else {}
     )
-    with s3_errors(where):
-        upload_id = _start_upload(client, bucket, key, extra)
+    if opened is not None:
+        opened.creating(key)
+    try:
+        with s3_errors(where):
+            upload_id = _start_upload(client, bucket, key, extra)
+    except BaseException:
+        if opened is not None:
+            opened.created(None, key)
+        raise
     if opened is not None:
         opened.add(upload_id, key)
     digests: list[bytes] = []
