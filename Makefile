@@ -28,7 +28,7 @@ unit: install
 	bash scripts/ensure-gpg.sh
 	bash scripts/ensure-pgp-tools.sh
 	bash scripts/ensure-s3rver.sh
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 test: lint unit
 
