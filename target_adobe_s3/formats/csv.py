@@ -35,7 +35,6 @@ from typing import TypeAlias
 from target_adobe_s3.formats.base import FileFormat, FormatOptions, RowEncoder
 from target_adobe_s3.formats.dialect import CsvDialect
 
-RowFormatter: TypeAlias = Callable[[Sequence[str | None]], str]
 """One row's field texts (``None`` for a null) to its line, as text."""
 CsvEncoder: TypeAlias = Callable[[Sequence[str | None]], bytes]
 """One row's field texts (``None`` for a null) to its line, UTF-8 encoded."""
@@ -66,24 +65,6 @@ def _plain_row(delim: str, null: str, empty: str, special: Callable[[str], objec
         return (line + "\n").encode()
 
     return plain
-
-
-def compile_row_formatter(dialect: CsvDialect) -> RowFormatter:
-    r"""Compile the function that formats one row for `dialect`, as text.
-
-    Args:
-        dialect: The CSV dialect.
-
-    Returns:
-        A function taking the row's field texts (``None`` for a null) and returning the line,
-        ending in ``"\n"``: `compile_row_encoder`'s line, decoded.
-    """
-    encode = compile_row_encoder(dialect)
-
-    def format_row(row: Sequence[str | None]) -> str:
-        return encode(row).decode()
-
-    return format_row
 
 
 def compile_row_encoder(dialect: CsvDialect) -> CsvEncoder:

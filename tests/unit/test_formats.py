@@ -6,17 +6,24 @@ import csv
 import io
 import itertools
 import random
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 import pytest
 
-from target_adobe_s3.formats.csv import compile_row_formatter
+from target_adobe_s3.formats.csv import compile_row_encoder
 from target_adobe_s3.formats.dialect import DELIMITERS, NULL_CHOICES, CsvDialect
 from target_adobe_s3.formats.ndjson import compile_json_formatter
 
 
 def read_back(text: str, dialect: CsvDialect) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text), **dialect.reader_kwargs()))
+
+
+def compile_row_formatter(dialect: CsvDialect) -> Callable[[Sequence[str | None]], str]:
+    """The dialect's row encoder, its line read back as text."""
+    encode = compile_row_encoder(dialect)
+    return lambda row: encode(row).decode()
 
 
 def fmt(dialect: CsvDialect, row: list[str | None]) -> str:

@@ -8,7 +8,7 @@ from enum import Enum, IntEnum
 
 import pytest
 
-from target_adobe_s3.formats.csv import compile_row_formatter
+from target_adobe_s3.formats.csv import compile_row_encoder
 from target_adobe_s3.formats.dialect import CsvDialect
 from target_adobe_s3.rows.values import to_text
 
@@ -101,7 +101,7 @@ def test_to_text_object_uses_str() -> None:
 
 
 def test_to_text_then_format() -> None:
-    format_row = compile_row_formatter(CsvDialect(delimiter=","))
+    encode = compile_row_encoder(CsvDialect(delimiter=","))
     record = [Decimal("1.50"), {"a": [1, "x,y"]}, None, True, "", "naïve"]
-    line = format_row([to_text(value) for value in record])
+    line = encode([to_text(value) for value in record]).decode()
     assert line == '1.50,"{\\"a\\":[1,\\"x,y\\"]}",,true,,naïve\n'
