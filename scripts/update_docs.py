@@ -45,6 +45,16 @@ HUB_DOMAIN_URL = (
     "cloud-storage/amazon-s3"
 )
 HUB_MAINTENANCE_STATUS = "development"
+# The Hub's quality rating (gold, silver, bronze) is given by its maintainers: "unknown" until then.
+HUB_QUALITY = "unknown"
+# Loader capabilities Meltano Hub's JSON Schema knows (schemas/common/loaders_specific.schema.json,
+# copied in tests/data/hub/); `--about` also names structured-logging, which meltano.yml keeps.
+HUB_LOADER_CAPABILITIES = frozenset(
+    {
+        *("about", "stream-maps", "activate-version", "batch", "soft-delete", "hard-delete"),
+        *("datatype-failsafe", "schema-flattening", "target-schema", "validate-records"),
+    }
+)
 # One settings group per way to authenticate (added to the schema's required settings):
 # boto3's default chain, access keys, a named profile, an assumed role.
 AUTH_GROUPS: tuple[tuple[str, ...], ...] = (
@@ -182,7 +192,15 @@ def loader_definition(info: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def python_versions(meta: dict[str, Any]) -> list[str]:
+    """`3.x` versions from the `Programming Language :: Python :: 3.x` classifiers."""
+    prefix = "Programming Language :: Python :: "
+    found = [c.removeprefix(prefix) for c in meta.get("classifiers", []) if c.startswith(prefix)]
+    return [v for v in found if re.fullmatch(r"3\.\d+", v)]
+
+
 def hub_definition(info: dict[str, Any]) -> dict[str, Any]:
+    """The Hub's loader definition: installed by package name from PyPI."""
     meta = project()
     keywords = [k for k in meta.get("keywords", []) if k not in {"singer", "meltano", "target"}]
     return {
@@ -193,18 +211,21 @@ def hub_definition(info: dict[str, Any]) -> dict[str, Any]:
         "description": info["description"],
         "domain_url": HUB_DOMAIN_URL,
         "repo": repo_url(),
-        "pip_url": f"git+{repo_url()}.git",
+        "pip_url": meta["name"],
         "executable": info["name"],
         "maintenance_status": HUB_MAINTENANCE_STATUS,
+        "quality": HUB_QUALITY,
         "keywords": ["meltano_sdk", "aws", *keywords],
-        "capabilities": list(info["capabilities"]),
+        "capabilities": [c for c in info["capabilities"] if c in HUB_LOADER_CAPABILITIES],
+        "supported_python_versions": python_versions(meta),
         "settings": settings(info),
         "settings_group_validation": settings_groups(info),
     }
 
 
-def dump(data: Any) -> str:
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=10_000)
+def dump(data: Any, *, sort_keys: bool = False) -> str:
+    """YAML as Meltano and the Hub lay it out: block style, sequences not indented."""
+    return yaml.safe_dump(data, sort_keys=sort_keys, allow_unicode=True, width=10_000)
 
 
 # meltano.yml and the Hub file
@@ -229,7 +250,8 @@ def hub_text(_current: str) -> str:
         "# `target-adobe-s3 --about --format=json`; do not edit by hand. Laid out as in the\n"
         "# meltano/hub repository: copy it to the same path there.\n"
     )
-    return head + dump(hub_definition(about_info()))
+    # The Hub's yamllint rules want every mapping's keys in alphabetical order.
+    return head + dump(hub_definition(about_info()), sort_keys=True)
 
 
 def main() -> int:
