@@ -1,11 +1,12 @@
-# The two commands of the README: `make demo` and `make test`.
-# Both create .venv and install the project with its dev extras on first use.
+# The two commands of the README: `make demo` and `make test` (everything; .ci/run calls it),
+# and the inner loop `make test-fast` (lint, unit/ and e2e/: no tests/system/).
+# All create .venv and install the project with its dev extras on first use.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint unit docs
+.PHONY: install demo test test-fast lint unit docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,10 @@ unit: install
 	$(BIN)/python -m pytest -n auto --dist loadfile
 
 test: lint unit
+
+test-fast: lint
+	bash scripts/ensure-gpg.sh
+	$(BIN)/python -m pytest -n auto --dist loadfile -m 'not system'
 
 docs: install
 	$(BIN)/python scripts/update_docs.py

@@ -9,6 +9,7 @@ amazon_s3). No default is written here: `schema` declares each one.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import uuid
@@ -71,6 +72,38 @@ def check_file_name(template: str) -> None:
 
 SDK_RECORD_FEATURES = ("stream_maps", "flattening_enabled", "add_record_metadata")
 """The SDK's settings for features only its record path has: set, records take that path."""
+
+
+FAKER_EXTRA = "pip install 'target-adobe-s3[faker]'"
+_FAKE = re.compile(r"\bfake\.")
+
+
+def _uses_fake(value: Any) -> bool:
+    """Whether a stream map expression anywhere in `value` calls the SDK's `fake`."""
+    if isinstance(value, str):
+        return bool(_FAKE.search(value))
+    if isinstance(value, Mapping):
+        return any(_uses_fake(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_uses_fake(item) for item in value)
+    return False
+
+
+def faker_problem(config: Mapping[str, Any]) -> str | None:
+    """Why stream maps cannot use `fake` (faker is not installed), or None.
+
+    The SDK gives map expressions a `fake` only when it finds the faker package (its own
+    `find_spec` test); without it every record would fail with "Failed to evaluate".
+    """
+    if _uses_fake(config.get("stream_maps")):
+        what = "stream_maps: an expression uses `fake`"
+    elif config.get("faker_config"):
+        what = "faker_config: it configures `fake` for stream maps"
+    else:
+        return None
+    if importlib.util.find_spec("faker") is not None:
+        return None
+    return f"{what}, which needs the faker package (not installed); install it: {FAKER_EXTRA}"
 
 
 def _given(config: Mapping[str, Any], name: str) -> Any:
@@ -235,6 +268,8 @@ class Settings:
         for setting in ("retry_max_attempts", "request_timeout"):
             whole(setting)
         concurrency = whole("upload_concurrency")
+        if problem := faker_problem(config):
+            errors.append(problem)
         s3 = s3_settings(config)
         errors.extend(auth_problems(s3))
         recipient = None

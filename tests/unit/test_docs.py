@@ -57,6 +57,27 @@ def test_readme_opens_with_the_two_commands() -> None:
     assert lines[5] == "```"
 
 
+def test_the_first_screen_says_what_make_test_costs_and_links_try_it_locally() -> None:
+    first_screen = "\n".join(README.read_text(encoding="utf-8").splitlines()[:32])
+    assert "(docs/try-it-locally.md)" in first_screen
+    assert "`make test-fast`" in first_screen
+    assert "7½ minutes" in first_screen
+    for download in ("Meltano", "tap-jsonl", "`sq`", "`rnp`", "s3rver", "`gnupg`"):
+        assert download in first_screen, download
+
+
+def test_make_test_runs_everything_and_test_fast_leaves_out_system_tests() -> None:
+    """`.ci/run` calls `make test`; `make test-fast` is lint plus pytest -m 'not system'."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipes = dict(re.findall(r"^([\w-]+):([^\n]*\n(?:\t[^\n]*\n)*)", makefile, re.MULTILINE))
+    assert recipes["test"].split("\n")[0].split() == ["lint", "unit"]
+    assert "pytest" in recipes["unit"]
+    assert "not system" not in recipes["unit"]
+    assert recipes["test-fast"].split("\n")[0].split() == ["lint"]
+    assert "pytest -n auto --dist loadfile -m 'not system'" in recipes["test-fast"]
+    assert (ROOT / ".ci" / "run").read_text(encoding="utf-8").rstrip().endswith("make test")
+
+
 def test_readme_is_a_short_guide() -> None:
     """Under 20 KB; the manual (and the generated settings table) lives in docs/."""
     text = README.read_text(encoding="utf-8")
@@ -79,6 +100,7 @@ def test_the_readme_links_every_document() -> None:
         "performance.md",
         "settings.md",
         "troubleshooting.md",
+        "try-it-locally.md",
     ]
     assert [p for p in documents if p.resolve() not in linked] == []
 
