@@ -204,19 +204,29 @@ def test_large_file_goes_up_as_a_multipart_upload(config: dict, s3: Any, tmp_pat
     assert open_uploads(s3, config["bucket"]) == []
 
 
-def test_clashing_keys_get_a_stable_suffix(config: dict, s3: Any, tmp_path: Path) -> None:
+def test_segments_that_would_share_a_key_fail_with_one_line(
+    config: dict, s3: Any, tmp_path: Path
+) -> None:
+    """Keys are known when a segment's first row arrives (its parts go up while input is
+    read), so two segments whose names come out the same cannot both be given a suffix
+    later: the run stops, naming both and the fix, before anything is overwritten."""
     config["file_name_template"] = "%SEGMENT_NAME%"
     messages = [
         schema_message("members", MEMBER_SCHEMA),
         record_message("members", member("id-1", "a/b", "1@x.com", None, None)),
         record_message("members", member("id-2", "a_b", "2@x.com", None, None)),
+        state_message({"n": 1}),
     ]
     run = run_target(config, messages, tmp_path)
-    assert run.returncode == 0, run.stderr
-    keys = sorted(objects(s3, config["bucket"]))
-    assert len(keys) == 2
-    assert all(k.startswith("a_b_") and k.endswith(".csv") and "/" not in k for k in keys)
-    assert "would share the key" in run.stderr
+    assert run.returncode == 1
+    assert run.stdout == ""
+    assert "Traceback" not in run.stderr
+    [line] = [line for line in run.stderr.splitlines() if "Export failed" in line]
+    assert "segments 'id-1' and 'id-2' would both be written to" in line
+    assert f"s3://{config['bucket']}/a_b.csv" in line
+    assert "%SEGMENT_ID%" in line
+    assert objects(s3, config["bucket"]) == {}
+    assert open_uploads(s3, config["bucket"]) == []
 
 
 def test_temp_files_are_removed_after_success(
