@@ -9,10 +9,11 @@ the pipe and checks what was delivered.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
@@ -62,6 +63,9 @@ def target_reading(config: dict[str, Any], tmp_path: Path) -> Iterator[subproces
         if process.poll() is None:
             process.kill()
         process.wait()
+        if process.stdin is not None:
+            with suppress(BrokenPipeError):
+                process.stdin.close()
 
 
 def send(stdin: IO[bytes] | None, messages: list[dict]) -> None:
@@ -143,4 +147,23 @@ def test_temp_disk_holds_about_one_part_while_a_large_encrypted_file_streams(
     assert result.ok, result.status
     sent = sent_by_segment(singer_text(messages).encode())
     assert rows_by_segment({BIG_KEY: result.plaintext}) == sent
+    assert list(spool_dir.iterdir()) == []
+
+
+def test_sigterm_during_input_aborts_the_upload_started_while_reading(
+    config: dict[str, Any], s3: Any, tmp_path: Path, spool_dir: Path
+) -> None:
+    bucket = config["bucket"]
+    messages = [schema_message("m", MEMBER_SCHEMA), *big_segment_records("b", PART_SIZE * 2)]
+    with target_reading(config, tmp_path) as process:
+        send(process.stdin, [*messages, state_message(STATE)])  # the STATE is never released
+        wait_until(lambda: len(parts_of(s3, bucket, BIG_KEY)) >= 1, "a part of b uploaded")
+        process.terminate()
+        assert process.wait(60) == 128 + signal.SIGTERM
+    stderr = (tmp_path / "stderr").read_text()
+    assert "Stopped by SIGTERM" in stderr
+    assert "Traceback" not in stderr
+    assert (tmp_path / "stdout").read_text() == ""
+    assert open_uploads(s3, bucket) == []  # aborted by its UploadId
+    assert objects(s3, bucket) == {}
     assert list(spool_dir.iterdir()) == []
