@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from target_adobe_s3.naming.keys import clash_suffix
 from tests.support.helpers import (
     MEMBER_SCHEMA,
     objects,
@@ -204,29 +205,22 @@ def test_large_file_goes_up_as_a_multipart_upload(config: dict, s3: Any, tmp_pat
     assert open_uploads(s3, config["bucket"]) == []
 
 
-def test_segments_that_would_share_a_key_fail_with_one_line(
-    config: dict, s3: Any, tmp_path: Path
-) -> None:
+def test_clashing_keys_get_a_stable_suffix(config: dict, s3: Any, tmp_path: Path) -> None:
     """Keys are known when a segment's first row arrives (its parts go up while input is
-    read), so two segments whose names come out the same cannot both be given a suffix
-    later: the run stops, naming both and the fix, before anything is overwritten."""
+    read): the segment that comes second to a key gets its id's suffix, and a warning."""
     config["file_name_template"] = "%SEGMENT_NAME%"
     messages = [
         schema_message("members", MEMBER_SCHEMA),
         record_message("members", member("id-1", "a/b", "1@x.com", None, None)),
         record_message("members", member("id-2", "a_b", "2@x.com", None, None)),
-        state_message({"n": 1}),
     ]
     run = run_target(config, messages, tmp_path)
-    assert run.returncode == 1
-    assert run.stdout == ""
-    assert "Traceback" not in run.stderr
-    [line] = [line for line in run.stderr.splitlines() if "Export failed" in line]
-    assert "segments 'id-1' and 'id-2' would both be written to" in line
-    assert f"s3://{config['bucket']}/a_b.csv" in line
-    assert "%SEGMENT_ID%" in line
-    assert objects(s3, config["bucket"]) == {}
-    assert open_uploads(s3, config["bucket"]) == []
+    assert run.returncode == 0, run.stderr
+    found = objects(s3, config["bucket"])
+    assert sorted(found) == sorted(["a_b.csv", f"a_b{clash_suffix('id-2')}.csv"])
+    assert b"1@x.com" in found["a_b.csv"]
+    assert b"2@x.com" in found[f"a_b{clash_suffix('id-2')}.csv"]
+    assert "would share the key a_b.csv" in run.stderr
 
 
 def test_temp_files_are_removed_after_success(
