@@ -2,13 +2,16 @@
 
 Each step is another layer's: `rows` makes the rows, `formats` their bytes, `files` the
 segment files and their parts, `naming` the keys, `s3` the uploads and their checks. This
-module builds them for the run's settings and calls them in order.
+module builds them for the run's settings and wires them: a part's key is known when it
+opens, so its full upload parts go up while input is read; `deliver` completes the uploads
+after end of input.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from concurrent.futures import FIRST_EXCEPTION, wait
 from typing import TYPE_CHECKING, Any
 
 from target_adobe_s3.errors import DeliveryError
@@ -17,14 +20,14 @@ from target_adobe_s3.files.segment_files import SegmentFile, SegmentFiles, dedup
 from target_adobe_s3.files.spool import Spool
 from target_adobe_s3.formats import build_format
 from target_adobe_s3.memory import limit_malloc_arenas
-from target_adobe_s3.naming.keys import Naming, extension, plan_keys
+from target_adobe_s3.naming.keys import Naming, clash_suffix, extension
 from target_adobe_s3.naming.macros import SegmentValues
 from target_adobe_s3.naming.manifest import Delivered, manifest_bytes, manifest_key
 from target_adobe_s3.naming.safety import MacroError
 from target_adobe_s3.rows.columns import default_header
 from target_adobe_s3.rows.tally import SKIP_DUPLICATE, Tally
 from target_adobe_s3.rows.writer import StreamWriter
-from target_adobe_s3.s3.parallel import Uploads
+from target_adobe_s3.s3.stream import ObjectUpload, Uploads
 from target_adobe_s3.s3.upload import upload_bytes
 from target_adobe_s3.summary import Progress
 
@@ -54,9 +57,6 @@ class Export:
         self.format = build_format(settings)
         limit_malloc_arenas()
         encoding = Encoding(settings.compression, settings.recipient)
-        self.spool = Spool(settings.temp_dir, encoding)
-        for stale in self.spool.stale_removed:
-            logger.warning("Removed %s, left by an earlier run that was killed", stale)
         encrypted = settings.recipient is not None
         self.naming = Naming(
             settings.folder,
@@ -67,6 +67,14 @@ class Export:
         # OpenPGP's literal data names the file as it is inside the encryption.
         self._literal_ext = extension(self.format.extension, settings.compression, False)
         self.content_type = encoding.content_type(self.format.content_type)
+        options = {"ContentType": self.content_type, **self.object_options}
+        self.uploads = Uploads(client, settings.bucket, options, settings.upload_concurrency)
+        self._objects: dict[tuple[str, int], ObjectUpload] = {}
+        self._key_owners: dict[str, str] = {}
+        self._suffixes: dict[str, str] = {}
+        self.spool = Spool(settings.temp_dir, encoding, self._upload_of)
+        for stale in self.spool.stale_removed:
+            logger.warning("Removed %s, left by an earlier run that was killed", stale)
         self.tally = Tally()
         self.progress = Progress(logger)
         self.delivered: list[Delivered] = []
@@ -103,6 +111,44 @@ class Export:
         values = SegmentValues(file.segment_id, file.segment_name, file.stream_name)
         return self.naming.name(values, number, ext=self._literal_ext)
 
+    def _upload_of(self, part: Part) -> ObjectUpload:
+        """The upload of a part that opens, under its key (the outlet of its full parts).
+
+        Keys must be known before every segment is: a segment whose first key another
+        segment already has gets `clash_suffix` on all its parts, and a warning says so.
+
+        Raises:
+            DeliveryError: the folder cannot hold the segment's values, or a key is still
+                another segment's after the suffix.
+        """
+        values = SegmentValues(part.segment_id, part.segment_name, part.stream_name)
+        suffix = self._suffixes.get(part.segment_id, "")
+        key = self.naming.key(values, part.number, suffix)
+        owner = self._key_owners.get(key, part.segment_id)
+        if owner != part.segment_id and part.segment_id not in self._suffixes:
+            suffix = clash_suffix(part.segment_id)
+            self.logger.warning(
+                "Segments '%s' and '%s' would share the key %s; '%s' gets a suffix from its "
+                "segment id (add %%SEGMENT_ID%% to file_name_template to avoid this)",
+                owner,
+                part.segment_id,
+                key,
+                part.segment_id,
+            )
+            key = self.naming.key(values, part.number, suffix)
+            owner = self._key_owners.get(key, part.segment_id)
+        if owner != part.segment_id:
+            raise DeliveryError(
+                f"segments '{owner}' and '{part.segment_id}' would both be written to "
+                f"s3://{self.settings.bucket}/{key}; put %SEGMENT_ID% in file_name_template "
+                "so that each segment has files of its own"
+            )
+        self._suffixes.setdefault(part.segment_id, suffix)
+        self._key_owners[key] = part.segment_id
+        upload = self.uploads.object(key)
+        self._objects[part.segment_id, part.number] = upload
+        return upload
+
     def _add_empty_files(self) -> None:
         """Header-only files for segments named in `segment_names` that got no rows."""
         if not self.settings.export_empty_files:
@@ -121,39 +167,43 @@ class Export:
             self.files.add_empty(SegmentFile(segment_id, name, stream, header))
 
     def deliver(self) -> list[Delivered]:
-        """Upload every file (several at a time), then the manifest, each one verified.
+        """Finish every file, complete its upload (several at a time), then the manifest.
 
-        Returns what is now completely in S3, in upload-plan order. When one upload
-        fails (S3 refused, or stored something else, see `s3.verify`), or the run is
-        stopped (SIGTERM) while they go, the others are told to stop: their multipart
-        uploads are aborted by UploadId from this thread, small objects still in flight
-        may land whole (delivery is at least once), and the error is raised.
+        Full parts went up while input was read; this writes the deduplicated files, sends
+        each file's last part, completes each multipart upload or puts each small file
+        whole, and checks each object. Returns what is now completely in S3, in segment
+        and part order. When one upload fails (S3 refused, or stored something else, see
+        `s3.verify`), or the run is stopped (SIGTERM) meanwhile, the others are told to
+        stop: their multipart uploads are aborted by UploadId from this thread, small
+        objects in flight may land whole (delivery is at least once), and the error is
+        raised.
         """
-        for file, dropped in self.files.drain_dedup():
-            self.tally.skip(file.segment_id, file.segment_name, SKIP_DUPLICATE, dropped)
-        self._add_empty_files()
-        parts = self.files.finish()
-        plan = plan_keys(parts, self.naming)
-        for warning in plan.warnings:
-            self.logger.warning("%s", warning)
-        planned = list(zip(parts, plan.keys, strict=True))
-        options = {"ContentType": self.content_type, **self.object_options}
-        uploads = Uploads(self.client, self.settings.bucket, options)
-        results = uploads.start(
-            [(key, part.path, part.sha256) for part, key in planned],
-            self.settings.upload_concurrency,
-        )
         try:
-            for (part, key), result in zip(planned, results, strict=True):
-                result.result()
-                self._delivered(part, key)
+            for file, dropped in self.files.drain_dedup():
+                self.tally.skip(file.segment_id, file.segment_name, SKIP_DUPLICATE, dropped)
+            self._add_empty_files()
+            parts = self.files.finish()
+            finishing = []
+            for part in parts:
+                upload = self._objects[part.segment_id, part.number]
+                path = None if part.streamed else part.path
+                finishing.append((part, upload, upload.finish(path, part.size, part.sha256)))
+            wait([done for _, _, done in finishing], return_when=FIRST_EXCEPTION)
+            self.uploads.raise_failure()
+            for part, upload, done in finishing:
+                done.result()
+                self._delivered(part, upload.key)
         except BaseException:
-            for problem in uploads.stop():
-                self.logger.warning("%s", problem)
+            self._stop_uploads()
             raise
         if self.settings.include_manifest:
             self._deliver_manifest()
         return self.delivered
+
+    def _stop_uploads(self) -> None:
+        """Abort every multipart upload still open (idempotent); log what stays open."""
+        for problem in self.uploads.stop():
+            self.logger.warning("%s", problem)
 
     def _delivered(self, part: Part, key: str) -> None:
         """Record and log a file that is now completely in S3 and verified."""
@@ -193,6 +243,11 @@ class Export:
         self.logger.info("Delivered s3://%s/%s (manifest)", settings.bucket, key)
 
     def close(self) -> None:
-        """Remove every temp file (idempotent)."""
+        """Abort the uploads still open, and remove every temp file (idempotent).
+
+        After a successful `deliver` nothing is open; after a failure or a signal during
+        input, this aborts the uploads started while input was read.
+        """
+        self._stop_uploads()
         self.files.close()
         self.spool.remove()

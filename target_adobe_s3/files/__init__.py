@@ -1,1 +1,1 @@
-"""Files: one open part per segment, gzip, dedup spill, and the temp spool under them."""
+"""Files: segment parts, gzip, dedup spill, part buffers, and the temp spool under them."""

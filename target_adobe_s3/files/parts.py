@@ -1,7 +1,8 @@
 """A part: one file of one segment, and the pipeline its rows go through to the disk.
 
-row bytes ─► pending ─► [gzip] ─► [OpenPGP] ─► digest (size, SHA-256) ─► file.
-With encryption on, only ciphertext is ever written to the file.
+row bytes ─► pending ─► [gzip] ─► [OpenPGP] ─► buffer (size, SHA-256; buffer.py) ─► file,
+each full upload part handed on from there while input is read. With encryption on, only
+ciphertext is ever written to the file.
 
 Memory per open part is small and bounded, so thousands of segments can be open at once:
 a part holds its rows in memory (`pending`) up to a limit, then the stack encodes them and
@@ -13,15 +14,15 @@ OpenPGP holds back under 1 KiB per packet (`EncryptingWriter(eager=True)`).
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import io
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from target_adobe_s3.files.deflate import LEVEL, GzipChunks
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from target_adobe_s3.files.buffer import PartBuffer
     from target_adobe_s3.openpgp.encrypt import EncryptingWriter, Recipient
 
 Buffer = bytes | bytearray | memoryview
@@ -40,48 +41,16 @@ than with one compressor for the whole file (12% without history), files of 40 K
 """
 
 
-class _Digest:
-    """The bottom of the stack: counts, hashes and writes (unbuffered) what reaches the file."""
-
-    def __init__(self, file: io.FileIO) -> None:
-        self._file = file
-        self.size = 0
-        self.sha256 = hashlib.sha256()
-
-    def write(self, data: Buffer) -> int:
-        with memoryview(data) as view:
-            size = view.nbytes
-            self.sha256.update(view)
-            done = self._file.write(view)
-            while done < size:  # a short write to a regular file is rare, but allowed
-                done += self._file.write(view[done:])
-        self.size += size
-        return size
-
-    def writable(self) -> bool:
-        return True
-
-    def flush(self) -> None:
-        pass  # nothing is buffered
-
-    def close(self) -> None:
-        self._file.close()
-
-    @property
-    def closed(self) -> bool:
-        return self._file.closed
-
-
 class Stack:
-    """A part's encoding: [gzip] ─► [OpenPGP] ─► digest ─► file, fed chunk by chunk.
+    """A part's encoding: [gzip] ─► [OpenPGP] ─► buffer, fed chunk by chunk.
 
     `limit` is how many bytes a part may hold. When full, a part keeps its `keep` last
     bytes and pushes the ones before them; with gzip, it pushes them all and the ones it
     keeps are the `history` given with the next push (gzip's dictionary).
     """
 
-    def __init__(self, file: io.FileIO, encoding: Encoding, literal_name: str) -> None:
-        self.digest = _Digest(file)
+    def __init__(self, buffer: PartBuffer, encoding: Encoding, literal_name: str) -> None:
+        self.digest = buffer
         self._gzip = GzipChunks(LEVEL) if encoding.compression == "gzip" else None
         self.history = GZIP_HISTORY if self._gzip is not None else 0
         self.limit = GZIP_HISTORY + GZIP_CHUNK if self._gzip is not None else PENDING
@@ -115,17 +84,16 @@ class Stack:
             self.digest.write(data)
 
     def close(self) -> None:
-        """Finish the OpenPGP message (after the last push) and close the file."""
+        """Finish the OpenPGP message (after the last push), then the buffer."""
         if self._writer is not None:
             self._writer.close()
-        else:
-            self.digest.close()
+        self.digest.finish()
 
     def abort(self) -> None:
-        """Close the file without finishing anything (idempotent)."""
+        """Close the buffer without finishing anything (idempotent)."""
         if self._writer is not None:
             self._writer.abort()
-        self.digest.close()
+        self.digest.abort()
 
 
 @dataclass(frozen=True)
@@ -135,9 +103,9 @@ class Encoding:
     compression: str = "none"
     recipient: Recipient | None = None
 
-    def open(self, file: io.FileIO, literal_name: str) -> Stack:
-        """The stack over `file` (OpenPGP starts its message at once)."""
-        return Stack(file, self, literal_name)
+    def open(self, buffer: PartBuffer, literal_name: str) -> Stack:
+        """The stack over `buffer` (OpenPGP starts its message at once)."""
+        return Stack(buffer, self, literal_name)
 
     def content_type(self, plain: str) -> str:
         """The Content-Type of a file of type `plain` stored this way: the outer layer's."""
@@ -150,17 +118,18 @@ class Encoding:
 
 @dataclass
 class Part:
-    """One spooled file of one segment, open for appending rows."""
+    """One file of one segment, open for appending rows."""
 
     segment_id: str
     segment_name: str
     stream_name: str
     header: tuple[str, ...]
-    path: Path
     number: int = 1
     rows: int = 0
     size: int = 0
     sha256: str = ""
+    streamed: bool = False
+    """Whether its upload parts went to the outlet (then it is a multipart upload)."""
     _pending: bytearray | None = field(default=None, repr=False)
     _history: int = field(default=0, repr=False)
     _room: int = field(default=ROOM, repr=False)
@@ -169,6 +138,12 @@ class Part:
     def start(self, stack: Stack) -> None:
         """Open the part for rows, which go through `stack` to its file."""
         self._pending, self._stack = bytearray(), stack
+
+    @property
+    def path(self) -> Path:
+        """The buffer file: once closed and not `streamed`, the whole file."""
+        assert self._stack is not None, "part not started"
+        return self._stack.digest.path
 
     @property
     def is_open(self) -> bool:
@@ -248,6 +223,7 @@ class Part:
             raise
         self.size = stack.digest.size
         self.sha256 = stack.digest.sha256.hexdigest()
+        self.streamed = stack.digest.streamed
 
     def discard(self) -> None:
         """Close the file without finishing it (the part is being thrown away).

@@ -1,15 +1,15 @@
-"""The run's spool: a private temp directory (0700) of parts (0600), removed when done.
+"""The run's spool: a private temp directory (0700) of part buffers (0600), removed when done.
 
 Also what a killed run left behind (stale directories, removed), the open-files limit (one
 file per open segment), and the one-line messages for a bad temp_dir or a full disk. What
-a part's rows go through on their way to its file is `parts.py`.
+a part's rows go through on their way to its file is `parts.py`; how full upload parts
+leave the spool while input is read, `buffer.py`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import io
 import os
 import re
 import shutil
@@ -18,10 +18,15 @@ import stat
 import tempfile
 import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 from target_adobe_s3.errors import TargetError
+from target_adobe_s3.files.buffer import BufferFiles, Outlet, PartBuffer
 from target_adobe_s3.files.parts import Encoding, Part
+
+Outlets = Callable[[Part], Outlet]
+"""The outlet of a part, asked when the part opens (its upload, under the part's key)."""
 
 
 def raise_open_file_limit() -> int:
@@ -147,8 +152,16 @@ _FIXES = {
 class Spool:
     """All parts of a run, in a private directory (0700) that `remove` deletes."""
 
-    def __init__(self, parent: str | None = None, encoding: Encoding | None = None) -> None:
+    def __init__(
+        self,
+        parent: str | None = None,
+        encoding: Encoding | None = None,
+        outlets: Outlets | None = None,
+    ) -> None:
         """Make the run's directory in `parent` (the system temp dir when None).
+
+        With `outlets`, each part's full upload parts leave the spool while input is read;
+        without, each part stays whole in its file.
 
         Raises:
             TargetError: `parent` is not an existing, writable folder (named in the message).
@@ -171,6 +184,8 @@ class Spool:
         # reaches end of input): at garbage collection or interpreter exit.
         self._cleanup = weakref.finalize(self, shutil.rmtree, self.directory, True)
         self.encoding = encoding or Encoding()
+        self.buffers = BufferFiles(self.directory)
+        self._outlets = outlets
         self.current: dict[str, Part] = {}
         """Each segment's part that rows are appended to (its latest)."""
         self._parts: list[Part] = []
@@ -195,24 +210,14 @@ class Spool:
         The segment's rows go to this part from now on; its previous part, if any, must
         be closed by the caller.
         """
+        part = Part(segment_id, segment_name, stream_name, header, number)
+        outlet = self._outlets(part) if self._outlets is not None else None
+        buffer = PartBuffer(self.buffers, outlet)
         try:
-            fd, name = tempfile.mkstemp(
-                prefix=f"part-{len(self._parts) + 1:06d}-", dir=self.directory
-            )
-        except OSError as exc:
-            if exc.errno in (errno.EMFILE, errno.ENFILE):
-                raise TargetError(
-                    f"too many segments open at once ({len(self.current)}) for the "
-                    "open-files limit; raise it (ulimit -n)"
-                ) from None
-            raise
-        file = io.FileIO(fd, "wb")
-        try:
-            stack = self.encoding.open(file, literal_name)
+            stack = self.encoding.open(buffer, literal_name)
         except BaseException:
-            file.close()
+            buffer.abort()
             raise
-        part = Part(segment_id, segment_name, stream_name, header, Path(name), number)
         part.start(stack)
         self.current[segment_id] = part
         self._parts.append(part)
@@ -221,7 +226,11 @@ class Spool:
         return part
 
     def finish(self) -> list[Part]:
-        """Close every part; returns them sorted by segment id and number (upload order)."""
+        """Close every part (the streamed ones send their last upload part).
+
+        Returns:
+            Every part, sorted by segment id and number (upload order).
+        """
         for part in self._parts:
             part.close()
         return sorted(self._parts, key=lambda p: (p.segment_id, p.number))
@@ -257,4 +266,5 @@ class Spool:
         """Close and delete everything spooled (idempotent)."""
         for part in self._parts:
             part.discard()
+        self.buffers.close()
         self._cleanup()

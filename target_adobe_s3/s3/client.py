@@ -1,8 +1,8 @@
 """S3: the one client of a run, built from the S3 settings; bucket region; error translation.
 
 Also the arguments every object gets (`object_options`: encryption, ACL, storage class).
-Uploads are in `upload` (one object) and `parallel` (several at once); what S3 stored is
-checked in `verify`.
+Uploads are in `stream` (a run's files, sent while input is read) and `upload` (one object's
+requests); what S3 stored is checked in `verify`.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ _LOCATION_REGIONS = {"": "us-east-1", "EU": "eu-west-1"}
 def object_options(s3: S3Settings) -> dict[str, str]:
     """PutObject/CreateMultipartUpload arguments every object gets: encryption, ACL, class.
 
-    Pass the result as `options` to `upload_file` and `upload_bytes` (data files and the
+    Pass the result as `options` to `stream.Uploads` and `upload_bytes` (data files and the
     manifest alike).
     """
     options: dict[str, str] = {}

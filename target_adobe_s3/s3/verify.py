@@ -2,7 +2,8 @@
 
 Uploads carry a SHA-256 unless `request_checksum_calculation` is when_required. A PutObject's
 is the file's; a multipart object's is S3's composite: the SHA-256 of the parts' SHA-256s,
-each read here from the file (`window_sha256`), independently of what botocore sends.
+each taken as the part's bytes were written (files.buffer), independently of what botocore
+reads from the disk and sends.
 """
 
 from __future__ import annotations
@@ -100,6 +101,10 @@ def checksum_arguments(client: S3Client) -> dict[str, Any]:
     return {"ChecksumAlgorithm": "SHA256"} if sends_checksums(client) else {}
 
 
+Readable = io.RawIOBase | io.BufferedIOBase
+"""An open file that can seek and read into a buffer."""
+
+
 class FileSlice(io.RawIOBase):
     """A seekable window on an open file: one multipart part, read as botocore asks.
 
@@ -108,7 +113,7 @@ class FileSlice(io.RawIOBase):
     8 MiB parts each read into a bytes object would dominate the process's memory.
     """
 
-    def __init__(self, file: io.BufferedReader, start: int, length: int) -> None:
+    def __init__(self, file: Readable, start: int, length: int) -> None:
         super().__init__()
         self._file = file
         self._start = start
@@ -146,13 +151,3 @@ class FileSlice(io.RawIOBase):
         count = self._file.readinto(view[:wanted]) or 0
         self._position += count
         return count
-
-
-def window_sha256(file: io.BufferedReader, start: int, length: int) -> bytes:
-    """SHA-256 of `length` bytes of `file` from `start`, read 1 MiB at a time."""
-    digest = hashlib.sha256()
-    window = FileSlice(file, start, length)
-    buffer = bytearray(1024 * 1024)
-    while count := window.readinto(buffer):
-        digest.update(memoryview(buffer)[:count])
-    return digest.digest()

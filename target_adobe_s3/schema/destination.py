@@ -175,8 +175,9 @@ DESTINATION = (
         th.IntegerType,
         default=4,
         title="Upload concurrency",
-        description="Files uploaded at the same time once input ends (each multipart "
-        "upload sends its parts one after another).",
+        description="Uploads at the same time: the threads that send each file's full "
+        "8 MiB parts while input is read, then complete the files once it ends. At most "
+        "two parts per thread wait; then input waits for S3.",
         examples=[8],
     ),
     th.Property(

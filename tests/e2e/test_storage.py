@@ -10,8 +10,10 @@ import boto3
 import pytest
 
 from target_adobe_s3.errors import DeliveryError
+from target_adobe_s3.files.buffer import BufferFiles, PartBuffer
 from target_adobe_s3.s3.client import bucket_region, make_client, object_options
-from target_adobe_s3.s3.upload import PART_SIZE, upload_bytes, upload_file
+from target_adobe_s3.s3.stream import Uploads
+from target_adobe_s3.s3.upload import PART_SIZE, upload_bytes
 from target_adobe_s3.settings import s3_settings
 from tests.support.helpers import (
     MEMBER_SCHEMA,
@@ -36,6 +38,24 @@ def kms_key(s3_endpoint: str) -> str:
 def options_of(settings: dict[str, Any]) -> dict[str, str]:
     """The object options of these settings (the others left out)."""
     return object_options(s3_settings(settings))
+
+
+def upload_file(
+    client: Any, bucket: str, key: str, path: Path, options: dict[str, str] | None = None
+) -> None:
+    """Upload a file as a run does: full parts streamed from a part buffer, then finished."""
+    uploads = Uploads(client, bucket, options, workers=2)
+    files = BufferFiles(path.parent)
+    try:
+        upload = uploads.object(key)
+        buffer = PartBuffer(files, upload)
+        buffer.write(path.read_bytes())
+        buffer.finish()
+        whole = None if buffer.streamed else buffer.path
+        upload.finish(whole, buffer.size, buffer.sha256.hexdigest()).result(timeout=60)
+    finally:
+        assert uploads.stop() == []
+        files.close()
 
 
 def grants(s3: Any, bucket: str, key: str) -> set[tuple[str, str]]:
@@ -113,7 +133,7 @@ def test_multipart_with_kms_key(
     assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", kms_key)
 
 
-def test_upload_file_positional_call_still_works(
+def test_upload_without_options_gets_the_buckets_defaults(
     s3: Any, bucket: str, config: dict[str, Any], tmp_path: Path
 ) -> None:
     path = tmp_path / "plain.csv"

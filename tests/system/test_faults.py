@@ -347,8 +347,10 @@ def test_later_file_fails_then_rerun_delivers_everything(
 ) -> None:
     clean = baseline.objects()
     bucket = via_proxy["bucket"]
-    rule = proxy.add("internal_error", method="PUT", pattern=BIG_KEY, times=None)
-    config = {**via_proxy, "retry_max_attempts": 2}
+    # `b`'s first part went up during input; after it, one thread takes the rest in
+    # order: `b`'s last part, `a` (put whole and verified), then `b`'s completion fails.
+    rule = proxy.add("internal_error", method="POST", pattern=COMPLETE, times=None)
+    config = {**via_proxy, "retry_max_attempts": 2, "upload_concurrency": 1}
     failed = run_target(config, INPUT, tmp_path)
     assert_failed_cleanly(failed, s3, bucket, spool_dir, BIG_KEY)
     # At least once: the earlier file stays, complete; the failed one is absent.

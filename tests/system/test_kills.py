@@ -1,8 +1,9 @@
 """The target killed while a multipart upload is in flight: nothing partial under a final key.
 
-The proxy (tests/support/faultproxy.py) holds part 2 of segment `b`'s upload unanswered; the test
-waits on the proxy's event that says the part has arrived (no sleeps, no timing), then
-signals the target. Segment `a` was uploaded before (segments go in id order).
+The proxy (tests/support/faultproxy.py) holds part 2 of segment `b`'s upload unanswered (part 1
+went up while input was read; part 2, the last, goes when input ends); the test waits on
+the proxy's event that says the part has arrived (no sleeps, no timing), then signals the
+target. Segment `a` goes up whole beside it.
 SIGTERM during input reading is tested in tests/e2e/test_failures.py.
 """
 
@@ -117,7 +118,11 @@ def test_sigkill_mid_upload_leaves_nothing_partial_and_a_rerun_delivers(
     (stale,) = spool_dir.iterdir()
     assert stale.name.startswith("target-adobe-s3-")
     assert stat.S_IMODE(stale.stat().st_mode) == 0o700
-    assert sorted(p.name[:11] for p in stale.iterdir()) == ["part-000001", "part-000002"]
+    # `a`'s whole file and `b`'s two part buffers (part 1's, emptied for reuse once it is
+    # up, and part 2's, held by the proxy): never `b`'s whole file, at most a part each.
+    left = sorted(stale.iterdir())
+    assert [p.name[:11] for p in left] == ["part-000001", "part-000002", "part-000003"]
+    assert max(p.stat().st_size for p in left) <= PART_SIZE
 
     rerun = run_target({**via_proxy, "request_timeout": 10}, INPUT, tmp_path)
     assert rerun.returncode == 0, rerun.stderr
