@@ -17,7 +17,7 @@ from target_adobe_s3.files.segment_files import SegmentFile, SegmentFiles, dedup
 from target_adobe_s3.files.spool import Spool
 from target_adobe_s3.formats import build_format
 from target_adobe_s3.memory import limit_malloc_arenas
-from target_adobe_s3.naming.keys import Naming, extension, plan_keys
+from target_adobe_s3.naming.keys import KeyBook, Naming, extension
 from target_adobe_s3.naming.macros import SegmentValues
 from target_adobe_s3.naming.manifest import Delivered, manifest_bytes, manifest_key
 from target_adobe_s3.naming.safety import MacroError
@@ -35,6 +35,11 @@ if TYPE_CHECKING:
     from target_adobe_s3.settings import Settings
 
 __all__ = ["Delivered", "Export", "StreamWriter"]
+
+
+def _values(part: Part) -> SegmentValues:
+    """What naming needs of a part: its segment's id and name, its stream."""
+    return SegmentValues(part.segment_id, part.segment_name, part.stream_name)
 
 
 class Export:
@@ -64,6 +69,7 @@ class Export:
             settings.run,
             extension(self.format.extension, settings.compression, encrypted),
         )
+        self.keys = KeyBook(self.naming)
         # OpenPGP's literal data names the file as it is inside the encryption.
         self._literal_ext = extension(self.format.extension, settings.compression, False)
         self.content_type = encoding.content_type(self.format.content_type)
@@ -133,10 +139,7 @@ class Export:
             self.tally.skip(file.segment_id, file.segment_name, SKIP_DUPLICATE, dropped)
         self._add_empty_files()
         parts = self.files.finish()
-        plan = plan_keys(parts, self.naming)
-        for warning in plan.warnings:
-            self.logger.warning("%s", warning)
-        planned = list(zip(parts, plan.keys, strict=True))
+        planned = [(part, self.keys.key(_values(part), part.number)) for part in parts]
         options = {"ContentType": self.content_type, **self.object_options}
         uploads = Uploads(self.client, self.settings.bucket, options)
         results = uploads.start(

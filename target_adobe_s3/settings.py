@@ -69,6 +69,22 @@ def check_file_name(template: str) -> None:
     check_segment_length(template)
 
 
+def check_segment_id(folder: Template, file_name: Template) -> None:
+    """`%SEGMENT_ID%` is in the file name or the folder path, as AEP has it in every name.
+
+    With the id in every key, a segment's keys are known from its first row and no two
+    segments share a file, whatever order their rows arrive in.
+
+    Raises:
+        MacroError: neither template has it (the message suggests a file name that does).
+    """
+    if not (file_name.uses("SEGMENT_ID") or folder.uses("SEGMENT_ID")):
+        raise MacroError(
+            "neither it nor folder_path has %SEGMENT_ID%, which AEP puts in every file "
+            f"name; use e.g. '%SEGMENT_ID%_{file_name.text}'"
+        )
+
+
 SDK_RECORD_FEATURES = ("stream_maps", "flattening_enabled", "add_record_metadata")
 """The SDK's settings for features only its record path has: set, records take that path."""
 
@@ -200,6 +216,8 @@ class Settings:
         name_text = _given(config, "file_name_template")
         check("file_name_template", check_file_name, name_text)
         file_name = check("file_name_template", Template.parse, name_text)
+        if folder is not None and file_name is not None:
+            check("file_name_template", check_segment_id, folder, file_name)
         for setting in (
             "destination_name",
             "custom_text",
