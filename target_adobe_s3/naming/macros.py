@@ -212,9 +212,9 @@ class Template:
         return cls(text)
 
     def expand(self, run: RunContext, segment: SegmentValues) -> str:
-        """Fill in the macros; the segment id passes through `safe_segment_id`, names through
-        `safe_path_value`.
+        """Fill in the macros; record values are made safe for a key.
 
+        The segment id passes through `safe_segment_id`, names through `safe_path_value`.
         Each `/`-separated segment of the result is at most MAX_SEGMENT_BYTES (200) bytes, so
         a file name with its suffixes stays within the 255 bytes file systems allow: record
         values in a longer segment are cut further (each with its stable hash suffix).

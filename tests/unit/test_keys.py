@@ -111,9 +111,7 @@ def test_keys_are_the_same_in_every_order_of_arrival(seed: int) -> None:
             "a_b_c.csv",
             id="id-and-name-run-together",
         ),
-        pytest.param(
-            "%SEGMENT_ID%", (v("seg"), 2), (v("seg_2"), 1), "seg_2.csv", id="part-and-id"
-        ),
+        pytest.param("%SEGMENT_ID%", (v("seg"), 2), (v("seg_2"), 1), "seg_2.csv", id="part-and-id"),
     ],
 )
 @pytest.mark.parametrize("reverse", [False, True], ids=["in-order", "reversed"])
