@@ -61,7 +61,7 @@ class Naming:
         try:
             return join_key(self.folder.expand(self.run, values), name)
         except MacroError as exc:
-            raise DeliveryError(f"segment '{values.segment_id}': {exc}") from None
+            raise DeliveryError(f"segment {values.segment_id!r}: {exc}") from None
 
 
 class KeyBook:

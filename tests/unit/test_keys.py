@@ -159,3 +159,11 @@ def test_a_folder_that_cannot_hold_a_segments_values_names_the_segment() -> None
         KeyBook(naming(folder)).key(v("s1", "n" * 150), 1)
     assert str(caught.value).startswith("segment 's1': object key 'nnnn")
     assert str(caught.value).endswith("is longer than S3's 1024 bytes")
+
+
+def test_a_folder_error_names_an_id_with_a_line_break_on_one_line() -> None:
+    folder = "/".join(["%SEGMENT_NAME%"] * 7)
+    with pytest.raises(DeliveryError) as caught:
+        KeyBook(naming(folder)).key(v("s\n1", "n" * 150), 1)
+    assert str(caught.value).startswith("segment 's\\n1': object key 'nnnn")
+    assert "\n" not in str(caught.value)
