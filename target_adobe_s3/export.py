@@ -20,7 +20,7 @@ from target_adobe_s3.files.segment_files import SegmentFile, SegmentFiles, dedup
 from target_adobe_s3.files.spool import Spool
 from target_adobe_s3.formats import build_format
 from target_adobe_s3.memory import limit_malloc_arenas
-from target_adobe_s3.naming.keys import Naming, clash_suffix, extension
+from target_adobe_s3.naming.keys import KeyBook, Naming, extension
 from target_adobe_s3.naming.macros import SegmentValues
 from target_adobe_s3.naming.manifest import Delivered, manifest_bytes, manifest_key
 from target_adobe_s3.naming.safety import MacroError
@@ -38,6 +38,11 @@ if TYPE_CHECKING:
     from target_adobe_s3.settings import Settings
 
 __all__ = ["Delivered", "Export", "StreamWriter"]
+
+
+def _values(part: Part) -> SegmentValues:
+    """What naming needs of a part: its segment's id and name, its stream."""
+    return SegmentValues(part.segment_id, part.segment_name, part.stream_name)
 
 
 class Export:
@@ -64,14 +69,13 @@ class Export:
             settings.run,
             extension(self.format.extension, settings.compression, encrypted),
         )
+        self.keys = KeyBook(self.naming)
         # OpenPGP's literal data names the file as it is inside the encryption.
         self._literal_ext = extension(self.format.extension, settings.compression, False)
         self.content_type = encoding.content_type(self.format.content_type)
         options = {"ContentType": self.content_type, **self.object_options}
         self.uploads = Uploads(client, settings.bucket, options, settings.upload_concurrency)
         self._objects: dict[tuple[str, int], ObjectUpload] = {}
-        self._key_owners: dict[str, str] = {}
-        self._suffixes: dict[str, str] = {}
         self.spool = Spool(settings.temp_dir, encoding, self._upload_of)
         for stale in self.spool.stale_removed:
             logger.warning("Removed %s, left by an earlier run that was killed", stale)
@@ -114,37 +118,15 @@ class Export:
     def _upload_of(self, part: Part) -> ObjectUpload:
         """The upload of a part that opens, under its key (the outlet of its full parts).
 
-        Keys must be known before every segment is: a segment whose first key another
-        segment already has gets `clash_suffix` on all its parts, and a warning says so.
+        The key is a pure function of the segment's values and the part's number
+        (`%SEGMENT_ID%` is in every key), so it is known when the part opens, whatever
+        the order segments arrive in; `KeyBook` refuses a key another part already has.
 
         Raises:
-            DeliveryError: the folder cannot hold the segment's values, or a key is still
-                another segment's after the suffix.
+            DeliveryError: the folder cannot hold the segment's values, or two parts
+                would share a key (named).
         """
-        values = SegmentValues(part.segment_id, part.segment_name, part.stream_name)
-        suffix = self._suffixes.get(part.segment_id, "")
-        key = self.naming.key(values, part.number, suffix)
-        owner = self._key_owners.get(key, part.segment_id)
-        if owner != part.segment_id and part.segment_id not in self._suffixes:
-            suffix = clash_suffix(part.segment_id)
-            self.logger.warning(
-                "Segments '%s' and '%s' would share the key %s; '%s' gets a suffix from its "
-                "segment id (add %%SEGMENT_ID%% to file_name_template to avoid this)",
-                owner,
-                part.segment_id,
-                key,
-                part.segment_id,
-            )
-            key = self.naming.key(values, part.number, suffix)
-            owner = self._key_owners.get(key, part.segment_id)
-        if owner != part.segment_id:
-            raise DeliveryError(
-                f"segments '{owner}' and '{part.segment_id}' would both be written to "
-                f"s3://{self.settings.bucket}/{key}; put %SEGMENT_ID% in file_name_template "
-                "so that each segment has files of its own"
-            )
-        self._suffixes.setdefault(part.segment_id, suffix)
-        self._key_owners[key] = part.segment_id
+        key = self.keys.key(_values(part), part.number)
         upload = self.uploads.object(key)
         self._objects[part.segment_id, part.number] = upload
         return upload

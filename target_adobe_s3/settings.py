@@ -13,7 +13,7 @@ import importlib.util
 import os
 import re
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -68,6 +68,22 @@ def check_file_name(template: str) -> None:
     except MacroError as exc:
         raise MacroError(f"{exc}; put folders in folder_path") from None
     check_segment_length(template)
+
+
+def check_segment_id(folder: Template, file_name: Template) -> None:
+    """`%SEGMENT_ID%` is in the file name or the folder path, as AEP has it in every name.
+
+    With the id in every key, a segment's keys are known from its first row and no two
+    segments share a file, whatever order their rows arrive in.
+
+    Raises:
+        MacroError: neither template has it (the message suggests a file name that does).
+    """
+    if not (file_name.uses("SEGMENT_ID") or folder.uses("SEGMENT_ID")):
+        raise MacroError(
+            "neither it nor folder_path has %SEGMENT_ID%, which AEP puts in every file "
+            f"name; use e.g. '%SEGMENT_ID%_{file_name.text}'"
+        )
 
 
 SDK_RECORD_FEATURES = ("stream_maps", "flattening_enabled", "add_record_metadata")
@@ -144,6 +160,18 @@ def s3_settings(config: Mapping[str, Any]) -> S3Settings:
         response_checksum_validation=config["response_checksum_validation"] or None,
         run_id=_text(config, "run_id"),
     )
+
+
+def _path_problems(mandatory: Sequence[str], dedup_keys: Sequence[str]) -> list[str]:
+    """Problems of `mandatory_fields` and `deduplication_keys`: paths and key count."""
+    problems = []
+    if len(dedup_keys) > 2:
+        problems.append(f"deduplication_keys: at most two keys are allowed, got {len(dedup_keys)}")
+    for setting, paths in (("mandatory_fields", mandatory), ("deduplication_keys", dedup_keys)):
+        for path in paths:
+            if not str(path).strip() or any(not part for part in str(path).split(".")):
+                problems.append(f"{setting}: '{path}' is not a source path like 'a' or 'a.b'")
+    return problems
 
 
 @dataclass(frozen=True)
@@ -233,6 +261,8 @@ class Settings:
         name_text = _given(config, "file_name_template")
         check("file_name_template", check_file_name, name_text)
         file_name = check("file_name_template", Template.parse, name_text)
+        if folder is not None and file_name is not None:
+            check("file_name_template", check_segment_id, folder, file_name)
         for setting in (
             "destination_name",
             "custom_text",
@@ -255,14 +285,7 @@ class Settings:
         fields = check("fields", parse_fields, config.get("fields") or [])
         mandatory = tuple(_given(config, "mandatory_fields"))
         dedup_keys = tuple(_given(config, "deduplication_keys"))
-        if len(dedup_keys) > 2:
-            errors.append(
-                f"deduplication_keys: at most two keys are allowed, got {len(dedup_keys)}"
-            )
-        for setting, paths in (("mandatory_fields", mandatory), ("deduplication_keys", dedup_keys)):
-            for path in paths:
-                if not str(path).strip() or any(not part for part in str(path).split(".")):
-                    errors.append(f"{setting}: '{path}' is not a source path like 'a' or 'a.b'")
+        errors.extend(_path_problems(mandatory, dedup_keys))
         max_rows = whole("max_rows_per_file")
         dedup_memory = whole("dedup_memory_mb")
         for setting in ("retry_max_attempts", "request_timeout"):

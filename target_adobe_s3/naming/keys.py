@@ -1,25 +1,22 @@
-"""Object keys of a run's files: extensions, part names, keys unique by construction (pure).
+"""Object keys of a run's files: extensions, part names, and the run's book of keys.
 
 A file is named by expanding `file_name_template` for its segment; part 2 on gets `_<n>`;
-then comes the extension (`.csv`/`.json`, `.gz`, `.gpg`). When two segments' names come out
-the same (a template without `%SEGMENT_ID%` in the file name), each of them gets a suffix
-from its segment id, so every key is unique without reading what S3 already holds.
+then comes the extension (`.csv`/`.json`, `.gz`, `.gpg`). The settings require
+`%SEGMENT_ID%` in every key and `safe_segment_id` keeps distinct ids distinct, so a part's
+key is a pure function of its segment, its number and the run, known when its first row
+arrives; `KeyBook` refuses the rare key that other macros make two parts share.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from target_adobe_s3.errors import DeliveryError
-from target_adobe_s3.naming.macros import SegmentValues
 from target_adobe_s3.naming.safety import MacroError, join_key
 
 if TYPE_CHECKING:
-    from target_adobe_s3.naming.macros import RunContext, Template
+    from target_adobe_s3.naming.macros import RunContext, SegmentValues, Template
 
 
 def extension(format_extension: str, compression: str, encrypted: bool) -> str:
@@ -32,38 +29,9 @@ def extension(format_extension: str, compression: str, encrypted: bool) -> str:
     return ext
 
 
-def part_file_name(name: str, number: int, ext: str, suffix: str = "") -> str:
-    """A part's file name: the expanded template, clash suffix, `_<number>` after part 1, ext."""
-    return name + suffix + (f"_{number}" if number > 1 else "") + ext
-
-
-def clash_suffix(segment_id: str) -> str:
-    """`_<first 8 hex digits of SHA-256(segment id)>`: told apart, stable across runs."""
-    return "_" + hashlib.sha256(segment_id.encode()).hexdigest()[:8]
-
-
-class PartLike(Protocol):
-    """What naming needs of a part: its segment, the stream that opened it, its number."""
-
-    @property
-    def segment_id(self) -> str:
-        """The segment's id."""
-        ...
-
-    @property
-    def segment_name(self) -> str:
-        """The segment's name."""
-        ...
-
-    @property
-    def stream_name(self) -> str:
-        """The stream whose rows opened the file."""
-        ...
-
-    @property
-    def number(self) -> int:
-        """1 for the first part of a file, then 2, 3, ..."""
-        ...
+def part_file_name(name: str, number: int, ext: str) -> str:
+    """A part's file name: the expanded template, `_<number>` after part 1, the extension."""
+    return name + (f"_{number}" if number > 1 else "") + ext
 
 
 @dataclass(frozen=True)
@@ -75,63 +43,57 @@ class Naming:
     run: RunContext
     ext: str
 
-    def name(
-        self, values: SegmentValues, number: int, suffix: str = "", ext: str | None = None
-    ) -> str:
+    def name(self, values: SegmentValues, number: int, ext: str | None = None) -> str:
         """The file name of part `number` of a segment's file (`ext`: another extension)."""
         expanded = self.file_name.expand(self.run, values)
-        return part_file_name(expanded, number, self.ext if ext is None else ext, suffix)
+        return part_file_name(expanded, number, self.ext if ext is None else ext)
 
-    def key(self, values: SegmentValues, number: int, suffix: str = "") -> str:
+    def key(self, values: SegmentValues, number: int) -> str:
         """The object key of part `number` of a segment's file: folder, then file name.
+
+        A pure function of the segment's values, the part number and the run: the same
+        whatever order segments arrive in.
 
         Raises:
             DeliveryError: the folder path cannot hold this segment's values (named).
         """
-        name = self.name(values, number, suffix)
+        name = self.name(values, number)
         try:
             return join_key(self.folder.expand(self.run, values), name)
         except MacroError as exc:
-            raise DeliveryError(f"segment '{values.segment_id}': {exc}") from None
+            raise DeliveryError(f"segment {values.segment_id!r}: {exc}") from None
 
 
-def _values(part: PartLike) -> SegmentValues:
-    return SegmentValues(part.segment_id, part.segment_name, part.stream_name)
+class KeyBook:
+    """The keys given out in one run, so that no two parts of it ever share one.
 
-
-@dataclass(frozen=True)
-class KeyPlan:
-    """The key of every part (in the order given) and the warnings to log about them."""
-
-    keys: list[str]
-    warnings: list[str]
-
-
-def plan_keys(parts: Sequence[PartLike], naming: Naming) -> KeyPlan:
-    """The object key of every part; segments whose keys clash get a `clash_suffix`.
-
-    Each segment's first part decides: segments whose first parts would share a key each
-    get the suffix of their own id on every part, and one warning per shared key says so.
-
-    Raises:
-        DeliveryError: a folder cannot be expanded for a segment, or two keys are still
-            the same after the suffixes.
+    Each key is `Naming.key`'s, known when a part opens. `%SEGMENT_ID%` is in every key
+    and a changed id carries its own hash, yet other macros can still make two keys meet
+    (`%SEGMENT_ID%_%SEGMENT_NAME%` with id `a_b`, name `c` and id `a`, name `b_c`; part 2
+    of `seg` and part 1 of `seg_2` under `%SEGMENT_ID%`): the second to ask is refused,
+    and the message names both parts in the same order whichever came first.
     """
-    base = {part.segment_id: naming.key(_values(part), 1) for part in parts if part.number == 1}
-    suffixes = dict.fromkeys(base, "")
-    groups: dict[str, list[str]] = defaultdict(list)
-    for segment_id, key in base.items():
-        groups[key].append(segment_id)
-    warnings = []
-    for key, group in groups.items():
-        if len(group) > 1:
-            warnings.append(
-                f"{len(group)} segments would share the key {key}; each gets a suffix from "
-                "its segment id (add %SEGMENT_ID% to file_name_template to avoid this)"
+
+    def __init__(self, naming: Naming) -> None:
+        self.naming = naming
+        self._owners: dict[str, tuple[str, int]] = {}
+
+    def key(self, values: SegmentValues, number: int) -> str:
+        """The key of part `number` of a segment's file; the same each time it is asked.
+
+        Raises:
+            DeliveryError: another part of the run has this key, or the folder path cannot
+                hold the segment's values.
+        """
+        key = self.naming.key(values, number)
+        part = (values.segment_id, number)
+        owner = self._owners.setdefault(key, part)
+        if owner != part:
+            first, second = sorted((owner, part))
+            raise DeliveryError(
+                f"segment {first[0]!r} part {first[1]} and segment {second[0]!r} part "
+                f"{second[1]} would both be written to {key!r}; give %SEGMENT_ID% a folder "
+                "of its own (e.g. folder_path 'exports/%SEGMENT_ID%'), where no other text "
+                "runs into it"
             )
-            for segment_id in group:
-                suffixes[segment_id] = clash_suffix(segment_id)
-    keys = [naming.key(_values(p), p.number, suffixes[p.segment_id]) for p in parts]
-    if len(set(keys)) != len(keys):
-        raise DeliveryError("two files map to the same object key even after suffixing")
-    return KeyPlan(keys, warnings)
+        return key

@@ -13,7 +13,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from target_adobe_s3.naming.safety import MACRO_SHAPE, MacroError, fit_segment, safe_path_value
+from target_adobe_s3.naming.safety import (
+    MACRO_SHAPE,
+    MacroError,
+    fit_segment,
+    safe_path_value,
+    safe_segment_id,
+)
 
 MACROS: dict[str, str] = {
     "SEGMENT_ID": "segment",
@@ -164,7 +170,8 @@ def _expand(parts: tuple[_Part, ...], run: RunContext, segment: SegmentValues) -
     for name, literal, tokens in parts:
         if name in SEGMENT_MACROS:
             value = getattr(segment, name.lower())
-            segments[-1].append((safe_path_value(value), value))
+            safe = safe_segment_id if name == "SEGMENT_ID" else safe_path_value
+            segments[-1].append((safe(value), value))
             continue
         if name == "":
             text = literal
@@ -205,8 +212,9 @@ class Template:
         return cls(text)
 
     def expand(self, run: RunContext, segment: SegmentValues) -> str:
-        """Fill in the macros; segment values pass through `safe_path_value`.
+        """Fill in the macros; record values are made safe for a key.
 
+        The segment id passes through `safe_segment_id`, names through `safe_path_value`.
         Each `/`-separated segment of the result is at most MAX_SEGMENT_BYTES (200) bytes, so
         a file name with its suffixes stays within the 255 bytes file systems allow: record
         values in a longer segment are cut further (each with its stable hash suffix).
@@ -227,6 +235,10 @@ class Template:
             return self.expand(run, SegmentValues("", "", ""))
         text = _expand(self._parts[:cut], run, SegmentValues("", "", ""))
         return text[: text.rfind("/") + 1]
+
+    def uses(self, macro: str) -> bool:
+        """True if the macro of that name (e.g. `SEGMENT_ID`) appears."""
+        return any(name == macro for name, _, _ in self._parts)
 
     def uses_segment(self) -> bool:
         """True if %SEGMENT_ID%, %SEGMENT_NAME% or %STREAM_NAME% appear."""

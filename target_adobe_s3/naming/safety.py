@@ -2,7 +2,9 @@ r"""What may go into an S3 object key: AEP's rules for record values, typed text
 
 A record value (segment id or name) fills exactly one path segment: `/`, `\` and control
 characters are replaced, `.` and `..` too, and an over-long value is cut with a stable hash
-suffix; letters of any script, digits, spaces and ordinary punctuation stay. An expanded path
+suffix; letters of any script, digits, spaces and ordinary punctuation stay. A segment id
+that had to change gets the hash suffix whatever its length (`safe_segment_id`), so distinct
+ids always give distinct texts and a key is known from the id alone. An expanded path
 segment is at most MAX_SEGMENT_BYTES, so a file name with its extensions fits in 255 bytes;
 a key at most S3's MAX_KEY_BYTES. A folder path typed in the settings uses AEP's allowed
 characters. Pure functions; `MacroError` is the one error of naming (macros raise it too).
@@ -29,6 +31,8 @@ _UNSAFE_RE = re.compile(
 )
 _FOLDER_RE = re.compile(r"[A-Za-z0-9/!\-_.'()\"^\[\]+$%*]")
 _HASH_LEN = 12
+# How a changed value ends: `~` and the first _HASH_LEN hex digits of its SHA-256.
+HASH_SUFFIX_RE = re.compile(rf"~[0-9a-f]{{{_HASH_LEN}}}\Z")
 
 
 class MacroError(ValueError):
@@ -44,15 +48,42 @@ def safe_path_value(value: str, max_bytes: int = MAX_VALUE_BYTES) -> str:
     UTF-8 is cut on a character boundary and gets `~` + 12 hex chars of the SHA-256 of the
     original value.
     """
-    suffix_len = 1 + _HASH_LEN
-    if max_bytes <= suffix_len:
-        raise ValueError(f"max_bytes must be more than {suffix_len}, got {max_bytes}")
-    cleaned = _UNSAFE_RE.sub("_", value)
-    if cleaned in ("", ".", ".."):
-        cleaned = "_" * max(1, len(cleaned))
+    _check_room(max_bytes)
+    cleaned = _clean(value)
     if len(cleaned.encode("utf-8")) <= max_bytes:
         return cleaned
     return _cut_with_hash(cleaned, value, max_bytes)
+
+
+def safe_segment_id(value: str, max_bytes: int = MAX_VALUE_BYTES) -> str:
+    """A segment id as it goes into a key: as it is, or made safe and unique by itself.
+
+    An id that fills one path segment as it is, and does not end like a changed id does
+    (`~` + 12 lowercase hex digits), is kept exactly (AEP's own ids, UUIDs, always are).
+    Any other id is cleaned as `safe_path_value` cleans, cut to fit `max_bytes`, and ends
+    in `~` + 12 hex digits of the SHA-256 of the original id, even when nothing was cut.
+    So two distinct ids never give the same text: unchanged ids are distinct as they are,
+    changed ones by their hashes, and no unchanged id ends the way a changed one does.
+    """
+    _check_room(max_bytes)
+    fits = len(value.encode("utf-8", "surrogatepass")) <= max_bytes
+    if fits and _clean(value) == value and not HASH_SUFFIX_RE.search(value):
+        return value
+    return _cut_with_hash(_clean(value), value, max_bytes)
+
+
+def _check_room(max_bytes: int) -> None:
+    suffix_len = 1 + _HASH_LEN
+    if max_bytes <= suffix_len:
+        raise ValueError(f"max_bytes must be more than {suffix_len}, got {max_bytes}")
+
+
+def _clean(value: str) -> str:
+    """`value` with unsafe characters as `_`, and `.`, `..` or nothing as underscores."""
+    cleaned = _UNSAFE_RE.sub("_", value)
+    if cleaned in ("", ".", ".."):
+        cleaned = "_" * max(1, len(cleaned))
+    return cleaned
 
 
 def fit_segment(pieces: list[tuple[str, str | None]]) -> str:
@@ -82,7 +113,9 @@ def fit_segment(pieces: list[tuple[str, str | None]]) -> str:
             limits[i] = share
         left -= min(sizes[i], share)
     text = "".join(
-        safe_path_value(value, limits[i]) if value is not None and i in limits else piece
+        _cut_with_hash(_clean(value), value, limits[i])
+        if value is not None and i in limits
+        else piece
         for i, (piece, value) in enumerate(pieces)
     )
     if len(text.encode("utf-8")) <= MAX_SEGMENT_BYTES:

@@ -149,8 +149,9 @@ NAMES_AND_RUN = (
         default=DEFAULT_FILE_NAME,
         title="File name template",
         description="File name without extension; `.csv` or `.json` is appended, then `.gz` "
-        "and `.gpg` when they apply. " + MACROS_HELP,
-        examples=["%SEGMENT_NAME%_%DATETIME(YYYYMMdd)%"],
+        "and `.gpg` when they apply. It must contain %SEGMENT_ID% unless folder_path does "
+        "(AEP puts the segment id in every file name). " + MACROS_HELP,
+        examples=["%SEGMENT_ID%_%SEGMENT_NAME%_%DATETIME(YYYYMMdd)%"],
     ),
     th.Property(
         "export_time",

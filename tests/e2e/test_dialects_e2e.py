@@ -72,13 +72,13 @@ def test_dialect_round_trip_through_s3(
         csv_null_value=dialect.null_value,
         csv_empty_value=dialect.empty_value,
         csv_quote_all=dialect.quote_all,
-        file_name_template="out",
+        file_name_template="out_%SEGMENT_ID%",
     )
     rows: list[tuple[str | None, str | None]] = [(v, w) for v in VALUES for w in (None, "", v)]
     messages = [schema_message("m", SCHEMA)]
     messages += [record_message("m", {"value": v, "other": w}) for v, w in rows]
     run_in_process(config, singer_text(messages))
-    data = objects(s3, config["bucket"])["out.csv"].decode()
+    data = objects(s3, config["bucket"])["out_m.csv"].decode()
     read = list(csv.reader(io.StringIO(data), **dialect.reader_kwargs()))
 
     def reads_as(value: str | None) -> str:

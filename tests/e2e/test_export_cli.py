@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
-from target_adobe_s3.naming.keys import clash_suffix
 from tests.support.helpers import (
     MEMBER_SCHEMA,
+    error_lines,
     objects,
     open_uploads,
     record_message,
@@ -205,22 +206,54 @@ def test_large_file_goes_up_as_a_multipart_upload(config: dict, s3: Any, tmp_pat
     assert open_uploads(s3, config["bucket"]) == []
 
 
-def test_clashing_keys_get_a_stable_suffix(config: dict, s3: Any, tmp_path: Path) -> None:
-    """Keys are known when a segment's first row arrives (its parts go up while input is
-    read): the segment that comes second to a key gets its id's suffix, and a warning."""
-    config["file_name_template"] = "%SEGMENT_NAME%"
+def test_ids_that_sanitise_alike_get_distinct_keys(config: dict, s3: Any, tmp_path: Path) -> None:
+    config["file_name_template"] = "%SEGMENT_ID%"
+    ids = ["a/b", "a\\b", "a_b"]
     messages = [
         schema_message("members", MEMBER_SCHEMA),
-        record_message("members", member("id-1", "a/b", "1@x.com", None, None)),
-        record_message("members", member("id-2", "a_b", "2@x.com", None, None)),
+        *(
+            record_message("members", member(segment_id, "n", f"{i}@x.com", None, None))
+            for i, segment_id in enumerate(ids)
+        ),
+        state_message({"n": 3}),
     ]
     run = run_target(config, messages, tmp_path)
     assert run.returncode == 0, run.stderr
     found = objects(s3, config["bucket"])
-    assert sorted(found) == sorted(["a_b.csv", f"a_b{clash_suffix('id-2')}.csv"])
-    assert b"1@x.com" in found["a_b.csv"]
-    assert b"2@x.com" in found[f"a_b{clash_suffix('id-2')}.csv"]
-    assert "would share the key a_b.csv" in run.stderr
+    digest = {i: hashlib.sha256(i.encode()).hexdigest()[:12] for i in ids}
+    keys = {
+        f"a_b~{digest['a/b']}.csv": "0@x.com",
+        f"a_b~{digest[ids[1]]}.csv": "1@x.com",
+        "a_b.csv": "2@x.com",  # an id that needs no change keeps its name
+    }
+    assert set(found) == set(keys)
+    for key, email in keys.items():
+        assert found[key].decode().splitlines()[1].split("\t")[2] == email
+    assert run.stdout_lines == ['{"n": 3}']
+
+
+def test_two_segments_that_would_share_a_key_fail_naming_both(
+    config: dict, s3: Any, tmp_path: Path
+) -> None:
+    config["file_name_template"] = "%SEGMENT_ID%_%SEGMENT_NAME%"
+    messages = [
+        schema_message("members", MEMBER_SCHEMA),
+        record_message("members", member("a_b", "c", "1@x.com", None, None)),
+        record_message("members", member("a", "b_c", "2@x.com", None, None)),
+        state_message({"n": 2}),
+    ]
+    run = run_target(config, messages, tmp_path)
+    assert run.returncode == 1
+    assert run.stdout == ""
+    (line,) = error_lines(run.stderr)
+    assert line == (
+        "Export failed: segment 'a' part 1 and segment 'a_b' part 1 would both be written to "
+        "'a_b_c.csv'; give %SEGMENT_ID% a folder of its own (e.g. folder_path "
+        "'exports/%SEGMENT_ID%'), where no other text runs into it. No STATE was emitted for "
+        "undelivered records."
+    )
+    assert objects(s3, config["bucket"]) == {}
+    assert open_uploads(s3, config["bucket"]) == []
 
 
 def test_temp_files_are_removed_after_success(

@@ -2,7 +2,7 @@
 
 tests/e2e/test_export_cli.py checks that a few hostile names stay inside the folder; this adds
 hostile ids, Unicode tricks (bidi controls, combining marks, NFC against NFD), values long
-enough to be cut (stable across runs, each file name within 255 bytes), names that clean to
+enough to be cut (stable across runs, each file name within 255 bytes), ids that clean to
 the same text, and checks that every row lands in exactly one object.
 """
 
@@ -96,7 +96,7 @@ def test_hostile_ids_and_names_make_safe_keys_and_lose_no_row(
     config: dict, s3: Any, tmp_path: Path
 ) -> None:
     config.update(folder_path=FOLDER, file_name_template="%SEGMENT_ID%_%SEGMENT_NAME%")
-    run, found = export_and_take(config, messages(HOSTILE), tmp_path, s3)
+    _, found = export_and_take(config, messages(HOSTILE), tmp_path, s3)
     assert len(found) == len(HOSTILE)  # one file per segment, nothing overwritten
     rows: list[str] = []
     for key, body in found.items():
@@ -104,14 +104,19 @@ def test_hostile_ids_and_names_make_safe_keys_and_lose_no_row(
         assert len(key.split("/")[2].removesuffix(".csv").encode()) <= 200
         rows.extend(emails(body))
     assert sorted(rows) == sorted(f"row{i}@x.com" for i in range(len(HOSTILE)))
-    assert "would share the key" not in run.stderr
 
+    # A changed id ends in `~` and its own hash; a changed name is only cleaned.
     stamp_free = set(found)
-    assert "exports/__/_____.csv" in stamp_free  # id '..' and name '..' → '__'
-    assert "exports/_/___.csv" in stamp_free  # id '.' and name '.' → '_'
-    assert "exports/a_b/slash_id_a_b.csv" in stamp_free
-    assert "exports/.._.._etc_passwd/.._.._etc_passwd_.._.._etc_passwd.csv" in stamp_free
-    assert "exports/new_line__name/line_id_new_line__name.csv" in stamp_free
+    assert f"exports/__/__~{digest('..')}___.csv" in stamp_free  # '..' → '__'
+    assert f"exports/_/_~{digest('.')}__.csv" in stamp_free  # '.' → '_'
+    assert f"exports/a_b/slash_id~{digest('slash/id')}_a_b.csv" in stamp_free
+    passwd = "../../etc/passwd"
+    assert (
+        f"exports/.._.._etc_passwd/.._.._etc_passwd~{digest(passwd)}_.._.._etc_passwd.csv"
+        in stamp_free
+    )
+    line_id = f"line_id~{digest('line' + chr(10) + 'id')}"
+    assert f"exports/new_line__name/{line_id}_new_line__name.csv" in stamp_free
     assert "exports/invoice_gpj.csv_/rtl-override_invoice_gpj.csv_.csv" in stamp_free
     assert f"exports/{NFC}/nfc_{NFC}.csv" in stamp_free  # names are not normalized:
     assert f"exports/{NFD}/nfd_{NFD}.csv" in stamp_free  # S3 compares bytes, so do we
@@ -125,26 +130,28 @@ def test_hostile_ids_and_names_make_safe_keys_and_lose_no_row(
 
 
 @pytest.mark.parametrize(
-    "names",
+    "ids",
     [
         pytest.param(["a/b", "a\\b", "a_b", "a\x00b", "a\u202eb"], id="clean-to-same"),
+        pytest.param(["a/b", "a_b~" + digest("a/b")], id="one-looks-changed"),
         pytest.param(["..", "__", "\n\n"], id="dots-and-controls"),
         pytest.param([NFC, NFD], id="nfc-nfd"),
         pytest.param(["q" * 1000, "q" * 1000 + "!", "q" * 147 + "~"], id="long"),
     ],
 )
-def test_names_that_clean_alike_never_overwrite(
-    config: dict, s3: Any, tmp_path: Path, names: list[str]
+def test_ids_that_clean_alike_never_overwrite(
+    config: dict, s3: Any, tmp_path: Path, ids: list[str]
 ) -> None:
-    config.update(folder_path=FOLDER, file_name_template="%SEGMENT_NAME%")
-    pairs = [(f"id-{i}", name) for i, name in enumerate(names)]
+    # One folder for all: only the id's text tells their files apart.
+    config.update(folder_path=FOLDER, file_name_template="%SEGMENT_ID%")
+    pairs = [(segment_id, "same") for segment_id in ids]
     _, found = export_and_take(config, messages(pairs), tmp_path, s3)
-    assert len(found) == len(names)
+    assert len(found) == len(ids)
     rows = []
     for key, body in found.items():
         assert_safe_key(key, depth=3)
         rows.extend(emails(body))
-    assert sorted(rows) == sorted(f"row{i}@x.com" for i in range(len(names)))
+    assert sorted(rows) == sorted(f"row{i}@x.com" for i in range(len(ids)))
 
 
 def test_keys_are_the_same_on_every_run(config: dict, s3: Any, tmp_path: Path) -> None:

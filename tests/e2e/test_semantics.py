@@ -313,17 +313,20 @@ def test_empty_segments_get_header_only_files_on_request(
 ) -> None:
     config["segment_names"] = {"s1": "Active", "s9": "Dormant"}
     config["fields"] = ["email", "phone"]
-    config["file_name_template"] = "%SEGMENT_NAME%"
+    config["file_name_template"] = "%SEGMENT_NAME%_%SEGMENT_ID%"
     messages = [schema_message("m", FLAT_SCHEMA), flat("a@x.com")]
     run = run_target(config, messages, tmp_path)
     assert run.returncode == 0, run.stderr
-    assert sorted(by_name(objects(s3, bucket))) == ["Active.csv"]
-    s3.delete_object(Bucket=bucket, Key="Active.csv")
+    assert sorted(by_name(objects(s3, bucket))) == ["Active_s1.csv"]
+    s3.delete_object(Bucket=bucket, Key="Active_s1.csv")
     config["export_empty_files"] = True
     run = run_target(config, messages, tmp_path)
     assert run.returncode == 0, run.stderr
     files = by_name(objects(s3, bucket))
-    assert files == {"Active.csv": b"email\tphone\na@x.com\t1\n", "Dormant.csv": b"email\tphone\n"}
+    assert files == {
+        "Active_s1.csv": b"email\tphone\na@x.com\t1\n",
+        "Dormant_s9.csv": b"email\tphone\n",
+    }
 
 
 # --- deduplication ---------------------------------------------------------------------------

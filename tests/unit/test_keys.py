@@ -1,20 +1,15 @@
-"""Object keys: extensions, part names, and key planning (unique keys, clash suffixes)."""
+"""Object keys: extensions, part names, and the run's KeyBook (same keys in any order)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import random
 from datetime import datetime, timezone
 
 import pytest
 
 from target_adobe_s3.errors import DeliveryError
-from target_adobe_s3.naming.keys import (
-    Naming,
-    clash_suffix,
-    extension,
-    part_file_name,
-    plan_keys,
-)
+from target_adobe_s3.naming.keys import KeyBook, Naming, extension, part_file_name
 from target_adobe_s3.naming.macros import RunContext, SegmentValues, Template
 
 RUN = RunContext(
@@ -24,12 +19,8 @@ RUN = RunContext(
 )
 
 
-@dataclass(frozen=True)
-class P:
-    segment_id: str
-    segment_name: str = "Name"
-    stream_name: str = "members"
-    number: int = 1
+def sha12(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def naming(folder: str = "", name: str = "%SEGMENT_ID%", ext: str = ".csv") -> Naming:
@@ -55,12 +46,7 @@ def test_extension_is_format_then_gzip_then_gpg(
 def test_part_file_name_numbers_parts_after_the_first() -> None:
     assert part_file_name("seg1", 1, ".csv") == "seg1.csv"
     assert part_file_name("seg1", 2, ".csv.gz") == "seg1_2.csv.gz"
-    assert part_file_name("out", 3, ".json", "_e8bc163c") == "out_e8bc163c_3.json"
-
-
-def test_clash_suffix_is_the_segment_ids_sha256() -> None:
-    assert clash_suffix("s1") == "_e8bc163c"
-    assert clash_suffix("s2") == "_ad328846"
+    assert part_file_name("out", 3, ".json") == "out_3.json"
 
 
 def test_naming_expands_the_templates_for_a_segment() -> None:
@@ -73,37 +59,111 @@ def test_naming_expands_the_templates_for_a_segment() -> None:
     )
 
 
-def test_keys_of_segments_that_do_not_clash_have_no_suffix() -> None:
-    parts = [P("s1"), P("s1", number=2), P("s2", "Other")]
-    plan = plan_keys(parts, naming("f/%SEGMENT_NAME%", "seg_%SEGMENT_ID%"))
-    assert plan.keys == ["f/Name/seg_s1.csv", "f/Name/seg_s1_2.csv", "f/Other/seg_s2.csv"]
-    assert plan.warnings == []
+def v(segment_id: str, name: str = "Name") -> SegmentValues:
+    return SegmentValues(segment_id, name, "members")
 
 
-def test_segments_whose_keys_clash_each_get_their_ids_suffix_on_every_part() -> None:
-    parts = [P("s1"), P("s1", number=2), P("s2"), P("s3", "Third")]
-    plan = plan_keys(parts, naming("f/%SEGMENT_NAME%", "export"))
-    assert plan.keys == [
-        "f/Name/export_e8bc163c.csv",
-        "f/Name/export_e8bc163c_2.csv",
-        "f/Name/export_ad328846.csv",
-        "f/Third/export.csv",  # alone under its folder: no suffix
-    ]
-    assert plan.warnings == [
-        "2 segments would share the key f/Name/export.csv; each gets a suffix from its "
-        "segment id (add %SEGMENT_ID% to file_name_template to avoid this)"
-    ]
+def test_keybook_gives_each_part_its_key_and_the_same_key_when_asked_again() -> None:
+    book = KeyBook(naming("f/%SEGMENT_NAME%", "seg_%SEGMENT_ID%"))
+    assert book.key(v("s1"), 1) == "f/Name/seg_s1.csv"
+    assert book.key(v("s1"), 2) == "f/Name/seg_s1_2.csv"
+    assert book.key(v("s2", "Other"), 1) == "f/Other/seg_s2.csv"
+    assert book.key(v("s1"), 1) == "f/Name/seg_s1.csv"
 
 
-def test_keys_that_still_collide_are_an_error() -> None:
+def test_ids_that_sanitise_alike_get_distinct_keys_from_their_hashes() -> None:
+    book = KeyBook(naming("f", "%SEGMENT_ID%"))
+    assert book.key(v("a/b"), 1) == f"f/a_b~{sha12('a/b')}.csv"
+    assert book.key(v("a\\b"), 1) == "f/a_b~" + sha12("a\\b") + ".csv"
+    assert book.key(v("a_b"), 1) == "f/a_b.csv"  # needs no change: kept as AEP has it
+
+
+PARTS = [
+    (v("a_b", "c"), 1),
+    (v("a", "b_c"), 1),
+    (v("x/y", "n"), 1),
+    (v("x_y", "n"), 1),
+    (v("x_y", "n"), 2),
+    (v("x_y_2", "n"), 1),
+    (v("long" * 60, "n"), 1),
+    (v("long" * 60 + "!", "n"), 1),
+]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_keys_are_the_same_in_every_order_of_arrival(seed: int) -> None:
+    names = naming("f/%SEGMENT_ID%", "%SEGMENT_NAME%_%SEGMENT_ID%")
+    expected = {part: KeyBook(names).key(*part) for part in PARTS}
+    order = list(PARTS)
+    random.Random(seed).shuffle(order)
+    book = KeyBook(names)
+    assert {part: book.key(*part) for part in order} == expected
+    assert len(set(expected.values())) == len(PARTS)
+
+
+@pytest.mark.parametrize(
+    ("template", "first", "second", "key"),
+    [
+        pytest.param(
+            "%SEGMENT_ID%_%SEGMENT_NAME%",
+            (v("a", "b_c"), 1),
+            (v("a_b", "c"), 1),
+            "a_b_c.csv",
+            id="id-and-name-run-together",
+        ),
+        pytest.param("%SEGMENT_ID%", (v("seg"), 2), (v("seg_2"), 1), "seg_2.csv", id="part-and-id"),
+    ],
+)
+@pytest.mark.parametrize("reverse", [False, True], ids=["in-order", "reversed"])
+def test_two_parts_sharing_a_key_are_refused_naming_both_whichever_came_first(
+    template: str,
+    first: tuple[SegmentValues, int],
+    second: tuple[SegmentValues, int],
+    key: str,
+    reverse: bool,
+) -> None:
+    book = KeyBook(naming("", template))
+    asked = [second, first] if reverse else [first, second]
+    assert book.key(*asked[0]) == key
     with pytest.raises(DeliveryError) as caught:
-        plan_keys([P("s1"), P("s1")], naming())
-    assert str(caught.value) == "two files map to the same object key even after suffixing"
+        book.key(*asked[1])
+    assert str(caught.value) == (
+        f"segment {first[0].segment_id!r} part {first[1]} and segment "
+        f"{second[0].segment_id!r} part {second[1]} would both be written to {key!r}; "
+        "give %SEGMENT_ID% a folder of its own (e.g. folder_path 'exports/%SEGMENT_ID%'), "
+        "where no other text runs into it"
+    )
+
+
+def test_a_refused_key_stays_with_the_part_that_had_it() -> None:
+    book = KeyBook(naming("", "%SEGMENT_ID%"))
+    assert book.key(v("seg_2"), 1) == "seg_2.csv"
+    with pytest.raises(DeliveryError):
+        book.key(v("seg"), 2)
+    assert book.key(v("seg_2"), 1) == "seg_2.csv"
+
+
+def test_an_id_with_a_line_break_stays_on_one_line_in_the_message() -> None:
+    book = KeyBook(naming("", "%SEGMENT_ID%"))
+    changed = "x_y~" + sha12("x\ny")  # what the id 'x<line feed>y' becomes
+    assert book.key(v("x\ny"), 2) == changed + "_2.csv"
+    with pytest.raises(DeliveryError) as caught:
+        book.key(v(changed + "_2"), 1)  # needs no change: kept as it is
+    assert "\n" not in str(caught.value)
+    assert "'x\\ny' part 2" in str(caught.value)
 
 
 def test_a_folder_that_cannot_hold_a_segments_values_names_the_segment() -> None:
     folder = "/".join(["%SEGMENT_NAME%"] * 7)
     with pytest.raises(DeliveryError) as caught:
-        plan_keys([P("s1", "n" * 150)], naming(folder))
+        KeyBook(naming(folder)).key(v("s1", "n" * 150), 1)
     assert str(caught.value).startswith("segment 's1': object key 'nnnn")
     assert str(caught.value).endswith("is longer than S3's 1024 bytes")
+
+
+def test_a_folder_error_names_an_id_with_a_line_break_on_one_line() -> None:
+    folder = "/".join(["%SEGMENT_NAME%"] * 7)
+    with pytest.raises(DeliveryError) as caught:
+        KeyBook(naming(folder)).key(v("s\n1", "n" * 150), 1)
+    assert str(caught.value).startswith("segment 's\\n1': object key 'nnnn")
+    assert "\n" not in str(caught.value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -213,7 +214,19 @@ def test_config_values_are_inserted_as_is() -> None:
 def test_segment_values_are_made_safe(name: str, expected: str) -> None:
     assert expand("x/%SEGMENT_NAME%/y", segment=segment_named(name)) == f"x/{expected}/y"
     hostile = SegmentValues(segment_id=name, segment_name="n", stream_name=name)
-    assert expand("%SEGMENT_ID%-%STREAM_NAME%", segment=hostile) == f"{expected}-{expected}"
+    # A changed id also gets its own hash, so that it cannot meet another id.
+    digest = hashlib.sha256(name.encode()).hexdigest()[:12]
+    assert expand("%SEGMENT_ID%-%STREAM_NAME%", segment=hostile) == (
+        f"{expected}~{digest}-{expected}"
+    )
+
+
+def test_an_id_cut_to_share_a_long_segment_keeps_its_own_hash() -> None:
+    segment = SegmentValues(segment_id="i" * 150, segment_name="n" * 150, stream_name="m")
+    text = expand("%SEGMENT_ID%_%SEGMENT_NAME%", segment=segment)
+    digest = hashlib.sha256(b"i" * 150).hexdigest()[:12]
+    assert text.startswith("i" * 86 + "~" + digest + "_n")
+    assert len(text.encode()) == 200
 
 
 # --- parse errors -----------------------------------------------------------------------
@@ -286,6 +299,7 @@ def test_static_prefix_and_uses_segment(text: str, prefix: str, uses_segment: bo
     template = Template.parse(text)
     assert template.static_prefix == prefix
     assert template.uses_segment() is uses_segment
+    assert template.uses("SEGMENT_ID") is ("%SEGMENT_ID%" in text)
     assert template.text == text
 
 

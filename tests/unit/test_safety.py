@@ -14,6 +14,7 @@ from target_adobe_s3.naming.safety import (
     fit_segment,
     join_key,
     safe_path_value,
+    safe_segment_id,
 )
 
 # --- safe_path_value ---------------------------------------------------------------------
@@ -90,6 +91,73 @@ def test_safe_path_value_exact_limit_is_kept() -> None:
 def test_safe_path_value_rejects_tiny_limit() -> None:
     with pytest.raises(ValueError, match="max_bytes"):
         safe_path_value("abc", max_bytes=13)
+
+
+# --- safe_segment_id: changed ids carry their own hash ----------------------------------
+
+
+def sha12(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "25768be6-4a1c-4f0e-9d3e-3c0b8a1e5f10",
+        "Luxury Audience",
+        "a_b",
+        "...",
+        "seg_20240501",
+        "x~0123456789AB",  # upper-case hex: not how a changed id ends
+        "x~0123456789a",  # 11 digits
+        "x~0123456789abc_2",
+        "日" * 53 + "a",  # 160 bytes
+    ],
+)
+def test_safe_segment_id_keeps_an_id_that_needs_no_change_exactly(value: str) -> None:
+    assert safe_segment_id(value) == value
+
+
+@pytest.mark.parametrize(
+    ("value", "cleaned"),
+    [
+        ("a/b", "a_b"),
+        ("a\\b", "a_b"),
+        ("line\nbreak", "line_break"),
+        ("..", "__"),
+        (".", "_"),
+        ("", "_"),
+        ("bad\ud800half", "bad_half"),
+        ("a\u202eb", "a_b"),
+    ],
+)
+def test_safe_segment_id_gives_a_changed_id_the_hash_of_the_original(
+    value: str, cleaned: str
+) -> None:
+    assert safe_segment_id(value) == f"{cleaned}~{sha12(value)}"
+
+
+def test_safe_segment_id_suffixes_an_id_that_ends_like_a_changed_one() -> None:
+    # 'a/b' becomes 'a_b~<hash>'; an id that is literally that text must not meet it.
+    changed = safe_segment_id("a/b")
+    assert safe_segment_id(changed) == f"{changed}~{sha12(changed)}"
+    assert safe_segment_id(changed) != changed
+
+
+def test_safe_segment_id_shortens_a_long_id_as_safe_path_value_does() -> None:
+    value = "x" * 1000
+    assert safe_segment_id(value) == safe_path_value(value) == "x" * 147 + "~" + sha12(value)
+    assert len(safe_segment_id("日" * 53 + "ab").encode()) <= 160
+    assert safe_segment_id("a/" * 100, max_bytes=20) == "a_" * 3 + "a~" + sha12("a/" * 100)
+
+
+def test_safe_segment_id_gives_distinct_texts_to_ids_that_clean_alike() -> None:
+    ids = ["a/b", "a\\b", "a_b", "a\nb", "a\x00b", "a\u2028b", "a\u202ab"]
+    ids.append(safe_segment_id("a/b"))  # a literal id equal to a changed one
+    ids += ["p" * 300 + "A", "p" * 300 + "B", safe_segment_id("p" * 300 + "A")]
+    texts = [safe_segment_id(value) for value in ids]
+    assert len(set(texts)) == len(ids)
+    assert all(len(text.encode()) <= 160 for text in texts)
 
 
 # --- join_key ---------------------------------------------------------------------------
@@ -204,10 +272,6 @@ def test_check_plain_value_rejects(text: str, fragment: str) -> None:
 
 
 # --- fit_segment: record values share what a path segment has left ----------------------
-
-
-def sha12(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def test_fit_segment_keeps_a_segment_that_fits() -> None:

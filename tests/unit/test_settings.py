@@ -253,6 +253,43 @@ def test_empty_values_fall_back_to_defaults(
     assert getattr(holder, attribute) == expected
 
 
+@pytest.mark.parametrize(
+    ("folder", "template"),
+    [
+        ("", "%DESTINATION_NAME%_segment%SEGMENT_ID%_%DATETIME%"),
+        ("exports/%SEGMENT_ID%", "%SEGMENT_NAME%_%DATETIME%"),
+        ("exports/seg-%SEGMENT_ID%/x", "out"),
+        ("exports/%SEGMENT_NAME%", "%%SEGMENT_ID%%"),
+    ],
+)
+def test_segment_id_in_the_file_name_or_the_folder_path_is_enough(
+    folder: str, template: str
+) -> None:
+    assert valid(folder_path=folder, file_name_template=template).file_name.text == template
+
+
+@pytest.mark.parametrize(
+    ("folder", "template"),
+    [
+        ("", "%SEGMENT_NAME%_%DATETIME%"),
+        ("exports/%SEGMENT_NAME%", "out"),
+        ("exports/%STREAM_NAME%", "%DESTINATION_NAME%_segment_%RUN_ID%"),
+        ("SEGMENT_ID", "%_SEGMENT_ID_%"),  # neither is the macro
+    ],
+)
+def test_no_segment_id_in_either_is_one_line_naming_the_fix(folder: str, template: str) -> None:
+    assert problems(folder_path=folder, file_name_template=template) == [
+        "file_name_template: neither it nor folder_path has %SEGMENT_ID%, which AEP puts in "
+        f"every file name; use e.g. '%SEGMENT_ID%_{template}'"
+    ]
+
+
+def test_no_segment_id_is_not_added_to_a_template_that_does_not_parse() -> None:
+    assert problems(file_name_template="%SEGMENT_NAME%_%FOO%") == [
+        f"file_name_template: unknown macro %FOO%; known macros: {KNOWN_MACROS}"
+    ]
+
+
 def test_empty_file_name_template_is_the_default() -> None:
     assert valid(file_name_template="").file_name.text == (
         "%DESTINATION_NAME%_segment%SEGMENT_ID%_%DATETIME(YYYYMMdd_HHmmss)%"
@@ -522,7 +559,7 @@ def test_every_problem_line_starts_with_its_setting() -> None:
 @pytest.mark.parametrize("template", ["a/b_%SEGMENT_ID%", "a\\b", "x\x00y", ".."])
 def test_file_name_template_is_one_path_segment(template: str) -> None:
     settings, problems = Settings.from_config(
-        {"bucket": "acme-audiences", "file_name_template": template}
+        {"bucket": "acme-audiences", "folder_path": "%SEGMENT_ID%", "file_name_template": template}
     )
     assert settings is None
     assert len(problems) == 1
@@ -658,7 +695,7 @@ def test_folder_segment_longer_than_200_bytes_is_refused() -> None:
 
 def test_file_name_template_longer_than_200_bytes_is_refused() -> None:
     # Macros do not count: what they expand to is fitted when the key is built.
-    assert valid(file_name_template="f" * 190 + "%SEGMENT_NAME%%DATETIME%").file_name
+    assert valid(file_name_template="f" * 190 + "%SEGMENT_NAME%%SEGMENT_ID%%DATETIME%").file_name
     (problem,) = problems(file_name_template="%SEGMENT_ID%" + "é" * 101)
     assert problem == f"file_name_template: {'%SEGMENT_ID%' + 'é' * 28!r}... " + TOO_LONG.format(
         size=202
