@@ -53,7 +53,9 @@ class Export:
         self.object_options = dict(object_options or {})
         self.format = build_format(settings)
         limit_malloc_arenas()
-        encoding = Encoding(settings.compression, settings.recipient)
+        # gzip around the file (`.gz`), unless the format compresses inside it (Parquet).
+        compression = self.format.outer_compression(settings.compression)
+        encoding = Encoding(compression, settings.recipient)
         self.spool = Spool(settings.temp_dir, encoding)
         for stale in self.spool.stale_removed:
             logger.warning("Removed %s, left by an earlier run that was killed", stale)
@@ -62,10 +64,10 @@ class Export:
             settings.folder,
             settings.file_name,
             settings.run,
-            extension(self.format.extension, settings.compression, encrypted),
+            extension(self.format.extension, compression, encrypted),
         )
         # OpenPGP's literal data names the file as it is inside the encryption.
-        self._literal_ext = extension(self.format.extension, settings.compression, False)
+        self._literal_ext = extension(self.format.extension, compression, False)
         self.content_type = encoding.content_type(self.format.content_type)
         self.tally = Tally()
         self.progress = Progress(logger)

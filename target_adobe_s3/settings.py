@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from target_adobe_s3.formats import missing_dependency
 from target_adobe_s3.formats.dialect import CsvDialect, DialectError
 from target_adobe_s3.naming.macros import RunContext, Template, parse_export_time
 from target_adobe_s3.naming.safety import (
@@ -69,8 +70,24 @@ def check_file_name(template: str) -> None:
     check_segment_length(template)
 
 
+CODECS_INSIDE_PARQUET = ("snappy", "zstd")
+"""`compression` values that only Parquet has (its codecs inside the file)."""
+
 SDK_RECORD_FEATURES = ("stream_maps", "flattening_enabled", "add_record_metadata")
 """The SDK's settings for features only its record path has: set, records take that path."""
+
+
+def format_problems(file_type: str, compression: str) -> list[str]:
+    """A codec only Parquet has with another file type; a file type whose package is missing."""
+    problems = []
+    if compression in CODECS_INSIDE_PARQUET and file_type != "parquet":
+        problems.append(
+            f"compression: {compression} is a codec inside Parquet files; with file_type "
+            f"{file_type} choose none or gzip, or set file_type to parquet"
+        )
+    if problem := missing_dependency(file_type):
+        problems.append(f"file_type: {problem}")
+    return problems
 
 
 def _given(config: Mapping[str, Any], name: str) -> Any:
@@ -230,6 +247,8 @@ class Settings:
             for path in paths:
                 if not str(path).strip() or any(not part for part in str(path).split(".")):
                     errors.append(f"{setting}: '{path}' is not a source path like 'a' or 'a.b'")
+        file_type, compression = _given(config, "file_type"), _given(config, "compression")
+        errors.extend(format_problems(file_type, compression))
         max_rows = whole("max_rows_per_file")
         dedup_memory = whole("dedup_memory_mb")
         for setting in ("retry_max_attempts", "request_timeout"):
@@ -269,8 +288,8 @@ class Settings:
             qualification_time_field=_given(config, "qualification_time_field"),
             mandatory_fields=mandatory,
             dedup_keys=dedup_keys,
-            file_type=_given(config, "file_type"),
-            compression=_given(config, "compression"),
+            file_type=file_type,
+            compression=compression,
             recipient=recipient,
             max_rows_per_file=int(max_rows),
             dedup_memory_mb=int(dedup_memory),

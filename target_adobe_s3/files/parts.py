@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from target_adobe_s3.files.deflate import LEVEL, GzipChunks
 
 if TYPE_CHECKING:
+    from target_adobe_s3.formats.base import PartTransform, TransformFactory
     from target_adobe_s3.openpgp.encrypt import EncryptingWriter, Recipient
 
 Buffer = bytes | bytearray | memoryview
@@ -80,7 +81,13 @@ class Stack:
     keeps are the `history` given with the next push (gzip's dictionary).
     """
 
-    def __init__(self, file: io.FileIO, encoding: Encoding, literal_name: str) -> None:
+    def __init__(
+        self,
+        file: io.FileIO,
+        encoding: Encoding,
+        literal_name: str,
+        transform: TransformFactory | None = None,
+    ) -> None:
         self.digest = _Digest(file)
         self._gzip = GzipChunks(LEVEL) if encoding.compression == "gzip" else None
         self.history = GZIP_HISTORY if self._gzip is not None else 0
@@ -97,14 +104,31 @@ class Stack:
                 literal_name,
                 eager=True,
             )
+        # A format that makes the file itself (Parquet) takes the row bytes first.
+        self._transform: PartTransform | None = None
+        if transform is not None:
+            self._transform = transform(self._below)
+
+    def _below(self, data: Buffer) -> None:
+        """Write to what is under the transform: OpenPGP, or the file."""
+        if self._writer is not None:
+            self._writer.write(data)
+        else:
+            self.digest.write(data)
 
     @property
     def buffered(self) -> int:
-        """Bytes held below the part (the OpenPGP packets' unsent ends)."""
-        return self._writer.buffered if self._writer is not None else 0
+        """Bytes held below the part (a transform's rows, the OpenPGP packets' unsent ends)."""
+        held = self._transform.buffered if self._transform is not None else 0
+        return held + (self._writer.buffered if self._writer is not None else 0)
 
     def push(self, data: Buffer, history: Buffer = b"", *, final: bool = False) -> None:
         """Encode data and write it; `history` is the data pushed just before it."""
+        if self._transform is not None:
+            self._transform.write(data)
+            if final:
+                self._transform.close()
+            return
         if self._gzip is not None:
             data = self._gzip.compress(data, history, final=final)
         if not len(data):
@@ -123,6 +147,8 @@ class Stack:
 
     def abort(self) -> None:
         """Close the file without finishing anything (idempotent)."""
+        if self._transform is not None:
+            self._transform.abort()
         if self._writer is not None:
             self._writer.abort()
         self.digest.close()
@@ -135,9 +161,11 @@ class Encoding:
     compression: str = "none"
     recipient: Recipient | None = None
 
-    def open(self, file: io.FileIO, literal_name: str) -> Stack:
-        """The stack over `file` (OpenPGP starts its message at once)."""
-        return Stack(file, self, literal_name)
+    def open(
+        self, file: io.FileIO, literal_name: str, transform: TransformFactory | None = None
+    ) -> Stack:
+        """The stack over `file` (OpenPGP starts its message at once), `transform` on top."""
+        return Stack(file, self, literal_name, transform)
 
     def content_type(self, plain: str) -> str:
         """The Content-Type of a file of type `plain` stored this way: the outer layer's."""

@@ -19,9 +19,13 @@ import tempfile
 import time
 import weakref
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from target_adobe_s3.errors import TargetError
 from target_adobe_s3.files.parts import Encoding, Part
+
+if TYPE_CHECKING:
+    from target_adobe_s3.formats.base import TransformFactory
 
 
 def raise_open_file_limit() -> int:
@@ -189,8 +193,11 @@ class Spool:
         first: bytes = b"",
         literal_name: str = "",
         number: int = 1,
+        transform: TransformFactory | None = None,
     ) -> Part:
         """Start a part of a segment (mode 0600), beginning with `first` (its header row).
+
+        `transform`, when given, makes the file from the row bytes (see `Stack`).
 
         The segment's rows go to this part from now on; its previous part, if any, must
         be closed by the caller.
@@ -208,7 +215,7 @@ class Spool:
             raise
         file = io.FileIO(fd, "wb")
         try:
-            stack = self.encoding.open(file, literal_name)
+            stack = self.encoding.open(file, literal_name, transform)
         except BaseException:
             file.close()
             raise
