@@ -135,21 +135,25 @@ class RowGroups:
         self._rows += data
         self._budget.held += len(self._rows) - before
         self._count += self._rows.count(b"\n", before)
-        if (
+        while (
             self._count >= GROUP_ROWS
             or len(self._rows) >= GROUP_BYTES
             or self._budget.held > self._budget.limit
-        ):
-            self._flush()
+        ) and self._flush():
+            pass
 
-    def _flush(self) -> None:
+    def _flush(self) -> bool:
+        """Write the complete rows held (GROUP_ROWS at most) as one row group; False: none."""
         end = self._rows.rfind(b"\n") + 1
         if not end:
-            return
+            return False
+        for _ in range(self._count - GROUP_ROWS):  # a chunk's rows past the limit wait
+            end = self._rows.rfind(b"\n", 0, end - 1) + 1
+        written = min(self._count, GROUP_ROWS)
         lines = bytes(self._rows[: end - 1]).replace(b"\n", b",")
         del self._rows[:end]
         self._budget.held -= end
-        self._count = 0
+        self._count -= written
         rows = msgspec.json.decode(b"[" + lines + b"]")
         del lines
         columns: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in self._schema]
@@ -162,13 +166,14 @@ class RowGroups:
         ]
         assert self._writer is not None
         self._writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=self._schema))
+        return True
 
     def close(self) -> None:
         """Write the last row group and the footer."""
         if self._writer is None:
             return
-        if self._rows:
-            self._flush()
+        while self._flush():
+            pass
         writer, self._writer = self._writer, None
         writer.close()
 
