@@ -42,9 +42,9 @@ if TYPE_CHECKING:
 
 GROUP_ROWS = 64 * 1024
 """The most rows in a row group."""
-GROUP_BYTES = 2 * 1024 * 1024
+GROUP_BYTES = 1024 * 1024
 """The most row bytes (encoded rows) a part holds before it writes them as a row group."""
-SHARED_BYTES = 24 * 1024 * 1024
+SHARED_BYTES = 16 * 1024 * 1024
 """The most row bytes all open parts hold together: past it, the part being written writes
 its row group at once, so many open segments make smaller row groups, not more memory."""
 CODECS = {"none": "none", "gzip": "gzip", "snappy": "snappy", "zstd": "zstd"}
