@@ -42,7 +42,7 @@ SCHEMA = {
 def peak_mib(command: list[str], stdin: Path | None = None) -> float:
     """The peak RSS of one child process, in MiB."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    with stdin.open("rb") if stdin else open("/dev/null", "rb") as source:  # noqa: PTH123
+    with stdin.open("rb") if stdin else open("/dev/null", "rb") as source:
         done = subprocess.run(command, stdin=source, capture_output=True, check=False)
     if done.returncode:
         raise SystemExit(done.stderr.decode()[-2000:])
@@ -61,12 +61,19 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="pqmem-"))
     data = work / "input.jsonl"
     with data.open("w") as out:
-        out.write(json.dumps({"type": "SCHEMA", "stream": "m", "schema": SCHEMA,
-                              "key_properties": []}) + "\n")
+        out.write(
+            json.dumps({"type": "SCHEMA", "stream": "m", "schema": SCHEMA, "key_properties": []})
+            + "\n"
+        )
         for i in range(args.records):
-            record = {"segment_id": f"seg{i % args.segments:05d}", "email": f"user{i}@example.com",
-                      "first_name": "Name" + str(i % 97), "age": i % 90, "score": i / 7,
-                      "seen": "2024-05-01T06:18:04.123Z"}
+            record = {
+                "segment_id": f"seg{i % args.segments:05d}",
+                "email": f"user{i}@example.com",
+                "first_name": "Name" + str(i % 97),
+                "age": i % 90,
+                "score": i / 7,
+                "seen": "2024-05-01T06:18:04.123Z",
+            }
             out.write(json.dumps({"type": "RECORD", "stream": "m", "record": record}) + "\n")
     imports = "import target_adobe_s3.target"
     if args.only in ("", "imports"):
@@ -74,8 +81,13 @@ def main() -> None:
         both = imports + "; import pyarrow.parquet"
         print(f"import target + pyarrow: {peak_mib([sys.executable, '-c', both]):.1f} MiB")
     with moto_server() as url:
-        s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1",
-                          aws_access_key_id="t", aws_secret_access_key="t")
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id="t",
+            aws_secret_access_key="t",  # noqa: S106 (moto takes any)
+        )
         runs = {
             "csv": {"file_type": "csv"},
             "parquet": {"file_type": "parquet"},
@@ -86,9 +98,15 @@ def main() -> None:
                 continue
             bucket = "m" + name.replace(" ", "-")
             s3.create_bucket(Bucket=bucket)
-            config = {"bucket": bucket, "endpoint_url": url, "region": "us-east-1",
-                      "aws_access_key_id": "t", "aws_secret_access_key": "t",
-                      "temp_dir": str(work), **settings}
+            config = {
+                "bucket": bucket,
+                "endpoint_url": url,
+                "region": "us-east-1",
+                "aws_access_key_id": "t",
+                "aws_secret_access_key": "t",
+                "temp_dir": str(work),
+                **settings,
+            }
             path = work / f"{bucket}.json"
             path.write_text(json.dumps(config))
             mib = peak_mib([TARGET, "--config", str(path)], data)

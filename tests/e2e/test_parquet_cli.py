@@ -338,8 +338,8 @@ def test_snappy_or_zstd_without_parquet_is_one_config_line(config: dict, tmp_pat
     run = run_target(config, [], tmp_path)
     assert run.returncode != 0
     assert error_lines(run.stderr) == [
-        "Config validation failed: compression: snappy is a codec inside Parquet files; with file_type csv choose none "
-        "or gzip, or set file_type to parquet"
+        "Config validation failed: compression: snappy is a codec inside Parquet files; "
+        "with file_type csv choose none or gzip, or set file_type to parquet"
     ]
 
 
@@ -385,8 +385,9 @@ def test_without_pyarrow_parquet_fails_before_input_naming_the_extra(
     done = run_without_pyarrow(pq_config, [schema_message("m", SCHEMA)], tmp_path)
     assert done.returncode != 0
     assert error_lines(done.stderr) == [
-        "Config validation failed: file_type: parquet needs pyarrow, which cannot be imported (No module named "
-        "'pyarrow'); install the extra: pip install 'target-adobe-s3[parquet]'"
+        "Config validation failed: file_type: parquet needs pyarrow, which cannot be "
+        "imported (No module named 'pyarrow'); install the extra: "
+        "pip install 'target-adobe-s3[parquet]'"
     ]
     assert "Traceback" not in done.stderr
     assert objects(s3, pq_config["bucket"]) == {}
