@@ -61,17 +61,19 @@ class Export:
         self.object_options = dict(object_options or {})
         self.format = build_format(settings)
         limit_malloc_arenas()
-        encoding = Encoding(settings.compression, settings.recipient)
+        # gzip around the file (`.gz`), unless the format compresses inside it (Parquet).
+        compression = self.format.outer_compression(settings.compression)
+        encoding = Encoding(compression, settings.recipient)
         encrypted = settings.recipient is not None
         self.naming = Naming(
             settings.folder,
             settings.file_name,
             settings.run,
-            extension(self.format.extension, settings.compression, encrypted),
+            extension(self.format.extension, compression, encrypted),
         )
         self.keys = KeyBook(self.naming)
         # OpenPGP's literal data names the file as it is inside the encryption.
-        self._literal_ext = extension(self.format.extension, settings.compression, False)
+        self._literal_ext = extension(self.format.extension, compression, False)
         self.content_type = encoding.content_type(self.format.content_type)
         options = {"ContentType": self.content_type, **self.object_options}
         self.uploads = Uploads(client, settings.bucket, options, settings.upload_concurrency)

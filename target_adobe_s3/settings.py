@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from target_adobe_s3.formats import missing_dependency
 from target_adobe_s3.formats.dialect import CsvDialect, DialectError
 from target_adobe_s3.naming.macros import RunContext, Template, parse_export_time
 from target_adobe_s3.naming.safety import (
@@ -86,6 +87,9 @@ def check_segment_id(folder: Template, file_name: Template) -> None:
         )
 
 
+CODECS_INSIDE_PARQUET = ("snappy", "zstd")
+"""`compression` values that only Parquet has (its codecs inside the file)."""
+
 SDK_RECORD_FEATURES = ("stream_maps", "flattening_enabled", "add_record_metadata")
 """The SDK's settings for features only its record path has: set, records take that path."""
 
@@ -120,6 +124,19 @@ def faker_problem(config: Mapping[str, Any]) -> str | None:
     if importlib.util.find_spec("faker") is not None:
         return None
     return f"{what}, which needs the faker package (not installed); install it: {FAKER_EXTRA}"
+
+
+def format_problems(file_type: str, compression: str) -> list[str]:
+    """A codec only Parquet has with another file type; a file type whose package is missing."""
+    problems = []
+    if compression in CODECS_INSIDE_PARQUET and file_type != "parquet":
+        problems.append(
+            f"compression: {compression} is a codec inside Parquet files; with file_type "
+            f"{file_type} choose none or gzip, or set file_type to parquet"
+        )
+    if problem := missing_dependency(file_type):
+        problems.append(f"file_type: {problem}")
+    return problems
 
 
 def _given(config: Mapping[str, Any], name: str) -> Any:
@@ -286,13 +303,14 @@ class Settings:
         mandatory = tuple(_given(config, "mandatory_fields"))
         dedup_keys = tuple(_given(config, "deduplication_keys"))
         errors.extend(_path_problems(mandatory, dedup_keys))
+        file_type, compression = _given(config, "file_type"), _given(config, "compression")
+        errors.extend(format_problems(file_type, compression))
         max_rows = whole("max_rows_per_file")
         dedup_memory = whole("dedup_memory_mb")
         for setting in ("retry_max_attempts", "request_timeout"):
             whole(setting)
         concurrency = whole("upload_concurrency")
-        if problem := faker_problem(config):
-            errors.append(problem)
+        errors.extend(problem for problem in (faker_problem(config),) if problem)
         s3 = s3_settings(config)
         errors.extend(auth_problems(s3))
         recipient = None
@@ -327,8 +345,8 @@ class Settings:
             qualification_time_field=_given(config, "qualification_time_field"),
             mandatory_fields=mandatory,
             dedup_keys=dedup_keys,
-            file_type=_given(config, "file_type"),
-            compression=_given(config, "compression"),
+            file_type=file_type,
+            compression=compression,
             recipient=recipient,
             max_rows_per_file=int(max_rows),
             dedup_memory_mb=int(dedup_memory),

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from target_adobe_s3.files.buffer import PartBuffer
+    from target_adobe_s3.formats.base import PartTransform, TransformFactory
     from target_adobe_s3.openpgp.encrypt import EncryptingWriter, Recipient
 
 Buffer = bytes | bytearray | memoryview
@@ -42,14 +43,20 @@ than with one compressor for the whole file (12% without history), files of 40 K
 
 
 class Stack:
-    """A part's encoding: [gzip] ─► [OpenPGP] ─► buffer, fed chunk by chunk.
+    """A part's encoding: [format transform | gzip] ─► [OpenPGP] ─► buffer, fed chunk by chunk.
 
     `limit` is how many bytes a part may hold. When full, a part keeps its `keep` last
     bytes and pushes the ones before them; with gzip, it pushes them all and the ones it
     keeps are the `history` given with the next push (gzip's dictionary).
     """
 
-    def __init__(self, buffer: PartBuffer, encoding: Encoding, literal_name: str) -> None:
+    def __init__(
+        self,
+        buffer: PartBuffer,
+        encoding: Encoding,
+        literal_name: str,
+        transform: TransformFactory | None = None,
+    ) -> None:
         self.digest = buffer
         self._gzip = GzipChunks(LEVEL) if encoding.compression == "gzip" else None
         self.history = GZIP_HISTORY if self._gzip is not None else 0
@@ -66,14 +73,31 @@ class Stack:
                 literal_name,
                 eager=True,
             )
+        # A format that makes the file itself (Parquet) takes the row bytes first.
+        self._transform: PartTransform | None = None
+        if transform is not None:
+            self._transform = transform(self._below)
+
+    def _below(self, data: Buffer) -> None:
+        """Write to what is under the transform: OpenPGP, or the file."""
+        if self._writer is not None:
+            self._writer.write(data)
+        else:
+            self.digest.write(data)
 
     @property
     def buffered(self) -> int:
-        """Bytes held below the part (the OpenPGP packets' unsent ends)."""
-        return self._writer.buffered if self._writer is not None else 0
+        """Bytes held below the part (a transform's rows, the OpenPGP packets' unsent ends)."""
+        held = self._transform.buffered if self._transform is not None else 0
+        return held + (self._writer.buffered if self._writer is not None else 0)
 
     def push(self, data: Buffer, history: Buffer = b"", *, final: bool = False) -> None:
         """Encode data and write it; `history` is the data pushed just before it."""
+        if self._transform is not None:
+            self._transform.write(data)
+            if final:
+                self._transform.close()
+            return
         if self._gzip is not None:
             data = self._gzip.compress(data, history, final=final)
         if not len(data):
@@ -91,6 +115,8 @@ class Stack:
 
     def abort(self) -> None:
         """Close the buffer without finishing anything (idempotent)."""
+        if self._transform is not None:
+            self._transform.abort()
         if self._writer is not None:
             self._writer.abort()
         self.digest.abort()
@@ -103,9 +129,11 @@ class Encoding:
     compression: str = "none"
     recipient: Recipient | None = None
 
-    def open(self, buffer: PartBuffer, literal_name: str) -> Stack:
-        """The stack over `buffer` (OpenPGP starts its message at once)."""
-        return Stack(buffer, self, literal_name)
+    def open(
+        self, buffer: PartBuffer, literal_name: str, transform: TransformFactory | None = None
+    ) -> Stack:
+        """The stack over `buffer` (OpenPGP starts its message at once), `transform` on top."""
+        return Stack(buffer, self, literal_name, transform)
 
     def content_type(self, plain: str) -> str:
         """The Content-Type of a file of type `plain` stored this way: the outer layer's."""

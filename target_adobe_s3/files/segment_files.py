@@ -171,4 +171,5 @@ class SegmentFiles:
             first=self._format.header_bytes(file.header),
             literal_name=self._part_name(file, number),
             number=number,
+            transform=self._format.part_transform(file.header),
         )

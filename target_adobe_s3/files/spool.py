@@ -20,10 +20,14 @@ import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from target_adobe_s3.errors import TargetError
 from target_adobe_s3.files.buffer import BufferFiles, Outlet, PartBuffer
 from target_adobe_s3.files.parts import Encoding, Part
+
+if TYPE_CHECKING:
+    from target_adobe_s3.formats.base import TransformFactory
 
 Outlets = Callable[[Part], Outlet]
 """The outlet of a part, asked when the part opens (its upload, under the part's key)."""
@@ -204,8 +208,11 @@ class Spool:
         first: bytes = b"",
         literal_name: str = "",
         number: int = 1,
+        transform: TransformFactory | None = None,
     ) -> Part:
         """Start a part of a segment (mode 0600), beginning with `first` (its header row).
+
+        `transform`, when given, makes the file from the row bytes (see `Stack`).
 
         The segment's rows go to this part from now on; its previous part, if any, must
         be closed by the caller.
@@ -214,7 +221,7 @@ class Spool:
         outlet = self._outlets(part) if self._outlets is not None else None
         buffer = PartBuffer(self.buffers, outlet)
         try:
-            stack = self.encoding.open(buffer, literal_name)
+            stack = self.encoding.open(buffer, literal_name, transform)
         except BaseException:
             buffer.abort()
             raise

@@ -2,21 +2,54 @@
 
 A file type is one module with a `FileFormat` subclass and one `register_format` line in
 `formats/__init__.py`; nothing else tests the file type. The rows layer hands a format the
-values of each row and takes bytes back (`row_encoder`); the files layer asks it for the
-header (`header_bytes`); naming and delivery take `extension` and `content_type`.
+values of each row and takes bytes back (`row_encoder`, or `stream_encoder` for a format
+that types its columns from the stream's JSON Schema); the files layer asks it for the
+header (`header_bytes`) and for a `part_transform` (a columnar format turns each part's rows
+into its file there); naming and delivery take `extension`, `outer_compression` and
+`content_type`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
     from target_adobe_s3.formats.dialect import CsvDialect
+    from target_adobe_s3.rows.columns import Column
 
 RowEncoder = Callable[[list[Any]], bytes]
 """Turns one row's values (in column order) into the bytes of that row in the file."""
+
+
+class PartTransform(Protocol):
+    """What a part's row bytes go through first, when a format makes the file itself.
+
+    It takes the rows' bytes in chunks that may end inside a row, and writes the file's
+    bytes to the writer it was made with (the rest of the part's stack).
+    """
+
+    @property
+    def buffered(self) -> int:
+        """Bytes of rows held in memory, not yet written."""
+        ...
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Take the next chunk of row bytes."""
+        ...
+
+    def close(self) -> None:
+        """Write what is held and the file's end (the part then ends)."""
+        ...
+
+    def abort(self) -> None:
+        """Drop what is held, write nothing more (idempotent)."""
+        ...
+
+
+TransformFactory = Callable[[Callable[[bytes], object]], PartTransform]
+"""Makes a part's transform over the function that writes to the rest of its stack."""
 
 
 class FileFormat(ABC):
@@ -39,6 +72,27 @@ class FileFormat(ABC):
     @abstractmethod
     def row_encoder(self, header: Sequence[str]) -> RowEncoder:
         """The function that turns one row of these columns into its bytes (hot path)."""
+
+    def stream_encoder(
+        self, stream: str, columns: Sequence[Column], schema: Mapping[str, Any]
+    ) -> RowEncoder:
+        """The row encoder for a stream's columns, `schema` being its rows' JSON Schema.
+
+        By default `row_encoder` of the headers; a typed format reads each column's type
+        from the schema here.
+        """
+        return self.row_encoder([column.header for column in columns])
+
+    def part_transform(self, header: tuple[str, ...]) -> TransformFactory | None:
+        """What makes each part's file from its row bytes; None: the row bytes are the file."""
+        return None
+
+    def outer_compression(self, compression: str) -> str:
+        """The `compression` applied around the whole file: `.gz` and gzip in the stack.
+
+        "none" for a format that compresses inside the file.
+        """
+        return compression
 
 
 class FormatOptions(Protocol):

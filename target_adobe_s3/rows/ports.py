@@ -9,7 +9,10 @@ it by shape, and the import graph keeps pointing one way.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from target_adobe_s3.rows.columns import Column
 
 
 class RowSink(Protocol):
@@ -45,8 +48,10 @@ class RowFormat(Protocol):
         """Whether rows are field texts (CSV) rather than typed values (NDJSON)."""
         ...
 
-    def row_encoder(self, header: Sequence[str]) -> Callable[[list[Any]], bytes]:
-        """The per-row function for these columns."""
+    def stream_encoder(
+        self, stream: str, columns: Sequence[Column], schema: Mapping[str, Any]
+    ) -> Callable[[list[Any]], bytes]:
+        """The per-row function for a stream's columns (`schema`: its rows' JSON Schema)."""
         ...
 
 

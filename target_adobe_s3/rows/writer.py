@@ -149,7 +149,7 @@ class StreamWriter:
         self._dedup_keys = _paths_getter(
             "deduplication_keys", settings.dedup_keys, schema, stream_name
         )
-        self._encode = file_format.row_encoder(self.header)
+        self._encode = file_format.stream_encoder(stream_name, columns, schema)
         # Field texts: what a CSV row is made of (formulas escaped when asked), and what
         # dedup's tie-break compares.
         self._text_fields = file_format.text_fields

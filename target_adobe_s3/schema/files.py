@@ -14,18 +14,21 @@ FILE_FORMAT = (
         "file_type",
         th.StringType,
         default="csv",
-        allowed_values=["csv", "json"],
+        allowed_values=["csv", "json", "parquet"],
         title="File type",
-        description="csv, or json for newline-delimited JSON (one object per row).",
-        examples=["json"],
+        description="csv, json for newline-delimited JSON (one object per row), or parquet "
+        "(typed columns from the stream's JSON Schema; needs the extra: "
+        "pip install 'target-adobe-s3[parquet]').",
+        examples=["parquet"],
     ),
     th.Property(
         "compression",
         th.StringType,
         default="none",
-        allowed_values=["none", "gzip"],
+        allowed_values=["none", "gzip", "snappy", "zstd"],
         title="Compression",
-        description="none, or gzip (`.gz` is appended to the file name).",
+        description="none, or gzip (`.gz` is appended to the file name). With parquet, the "
+        "codec inside the file: none, gzip, snappy or zstd (no `.gz`).",
         examples=["gzip"],
     ),
     th.Property(
@@ -148,9 +151,9 @@ NAMES_AND_RUN = (
         th.StringType,
         default=DEFAULT_FILE_NAME,
         title="File name template",
-        description="File name without extension; `.csv` or `.json` is appended, then `.gz` "
-        "and `.gpg` when they apply. It must contain %SEGMENT_ID% unless folder_path does "
-        "(AEP puts the segment id in every file name). " + MACROS_HELP,
+        description="File name without extension; `.csv`, `.json` or `.parquet` is appended, "
+        "then `.gz` and `.gpg` when they apply. It must contain %SEGMENT_ID% unless "
+        "folder_path does (AEP puts the segment id in every file name). " + MACROS_HELP,
         examples=["%SEGMENT_ID%_%SEGMENT_NAME%_%DATETIME(YYYYMMdd)%"],
     ),
     th.Property(

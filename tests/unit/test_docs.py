@@ -97,6 +97,7 @@ def test_the_readme_links_every_document() -> None:
         "guarantees.md",
         "iam-and-check.md",
         "naming-and-macros.md",
+        "parquet.md",
         "performance.md",
         "settings.md",
         "troubleshooting.md",

@@ -39,7 +39,9 @@ def test_csv_and_json_are_registered() -> None:
 
 
 def test_an_unknown_file_type_names_the_known_ones() -> None:
-    with pytest.raises(ValueError, match=r"^file_type must be one of csv, json; got 'xml'$"):
+    with pytest.raises(
+        ValueError, match=r"^file_type must be one of csv, json, parquet; got 'xml'$"
+    ):
         get_format("xml")
 
 
