@@ -167,3 +167,36 @@ def test_sigterm_during_input_aborts_the_upload_started_while_reading(
     assert open_uploads(s3, bucket) == []  # aborted by its UploadId
     assert objects(s3, bucket) == {}
     assert list(spool_dir.iterdir()) == []
+
+
+def test_an_encrypted_parquet_file_streams_its_row_groups_as_parts_during_input(
+    config: dict[str, Any], s3: Any, tmp_path: Path, gpg_keys: Any
+) -> None:
+    """Parquet's row groups go through OpenPGP into the part buffer like CSV rows: full parts
+    of the encrypted file are in S3 while input is open, and gpg decrypts the completed object
+    to a file pyarrow reads with every row."""
+    from tests.support.parquet_read import arrow_table
+
+    bucket = config["bucket"]
+    config = {**config, "file_type": "parquet", "pgp_public_key": gpg_keys.public["cv25519"]}
+    big = big_segment_records("b", PART_SIZE * 3, seed=5)
+    messages = [schema_message("m", MEMBER_SCHEMA), *big]
+    key = "amazon_s3_segmentb_20240501_061804.parquet.gpg"
+    with target_reading(config, tmp_path) as process:
+        send(process.stdin, messages)
+        wait_until(lambda: len(parts_of(s3, bucket, key)) >= 2, "two parts of b uploaded")
+        assert process.poll() is None  # still reading input
+        assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+        send(process.stdin, [state_message(STATE)])
+        assert process.stdin is not None
+        process.stdin.close()
+        assert process.wait(120) == 0, (tmp_path / "stderr").read_text()
+    assert (tmp_path / "stdout").read_text().splitlines() == [json.dumps(STATE)]
+    found = objects(s3, bucket)
+    assert list(found) == [key]
+    result = gpg_keys.decrypt(found[key])
+    assert result.ok, result.status
+    table = arrow_table(result.plaintext)
+    assert table.num_rows == len(big)
+    assert sorted(table.column("email").to_pylist()) == sorted(r["record"]["email"] for r in big)
+    assert open_uploads(s3, bucket) == []
