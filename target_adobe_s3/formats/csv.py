@@ -45,40 +45,41 @@ def _char_class(*chars: str) -> re.Pattern[str]:
     return re.compile("[" + "".join(re.escape(char) for char in chars) + "]")
 
 
-def _joined_row(
+def _joined_row(  # noqa: PLR0917 (compiled once per dialect, all of it positional)
     delim: str,
     null: str,
     empty: str,
     special: re.Pattern[str],
     fix: Callable[[str, list[str], re.Match[str]], str],
+    per_field: CsvEncoder,
 ) -> CsvEncoder:
-    """The common case of a row formatter, done on the row joined into one line.
+    """A row formatter that works on the row joined into one line, as far as it can.
 
     One join, one count and one scan of the joined line instead of a scan per field. When
     the line holds a special character (`special`: a quote, the escape character, a line
     break), `fix(line, fields, match)` returns it as the dialect writes it, told where the
-    first one is. Returns b"" when the row needs the per-field rules, which the caller
-    then applies: a field holds the delimiter (it shows as one delimiter too many), an
-    empty text is written otherwise than as nothing, or the null text is itself special.
-    Lines are UTF-8 bytes.
+    first one is. The row goes to `per_field` (the per-field rules) when a field holds the
+    delimiter (it shows as one delimiter too many), an empty text is written otherwise than
+    as nothing, or the null text is itself special. Lines are UTF-8 bytes.
     """
     empty_is_plain = empty == ""
     null_is_plain = special.search(null) is None
     search = special.search
 
     def joined(row: Sequence[str | None]) -> bytes:
+        texts = row
         if None in row:  # the null text is written as it is, like any plain field
             if not null_is_plain:
-                return b""
-            row = [null if value is None else value for value in row]
+                return per_field(row)
+            texts = [null if value is None else value for value in row]
         if not empty_is_plain and "" in row:
-            return b""
-        line = delim.join(row)  # type: ignore[arg-type]  # no None, replaced above
+            return per_field(row)
+        line = delim.join(texts)  # type: ignore[arg-type]  # no None, replaced above
         if line.count(delim) != len(row) - 1:
-            return b""
+            return per_field(row)
         found = search(line)
         if found is not None:
-            line = fix(line, row, found)  # type: ignore[arg-type]  # no None
+            line = fix(line, texts, found)  # type: ignore[arg-type]  # no None
         return (line + "\n").encode()
 
     return joined
@@ -147,11 +148,7 @@ def compile_row_encoder(dialect: CsvDialect) -> CsvEncoder:
                 match = search(line, start) if start >= 0 else None
             return delim.join(fields)
 
-        plain = _joined_row(delim, null, empty, special, quote_fields)
-
         def format_row_quoted(row: Sequence[str | None]) -> bytes:
-            if line := plain(row):
-                return line
             return (
                 delim.join(
                     [
@@ -168,7 +165,7 @@ def compile_row_encoder(dialect: CsvDialect) -> CsvEncoder:
                 + "\n"
             ).encode()
 
-        return format_row_quoted
+        return _joined_row(delim, null, empty, special, quote_fields, format_row_quoted)
 
     needs_escapes = _char_class(delim, esc, "\r", "\n").search
     esc_delim = esc + delim
@@ -179,11 +176,7 @@ def compile_row_encoder(dialect: CsvDialect) -> CsvEncoder:
         """Escape the escape characters and line breaks (no field holds the delimiter)."""
         return line.replace(esc, esc_esc).replace("\r", esc_cr).replace("\n", esc_lf)
 
-    plain = _joined_row(delim, null, empty, _char_class(esc, "\r", "\n"), escape_line)
-
     def format_row_unquoted(row: Sequence[str | None]) -> bytes:
-        if line := plain(row):
-            return line
         return (
             delim.join(
                 [
@@ -203,7 +196,8 @@ def compile_row_encoder(dialect: CsvDialect) -> CsvEncoder:
             + "\n"
         ).encode()
 
-    return format_row_unquoted
+    special = _char_class(esc, "\r", "\n")
+    return _joined_row(delim, null, empty, special, escape_line, format_row_unquoted)
 
 
 class CsvFormat(FileFormat):

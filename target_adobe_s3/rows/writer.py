@@ -6,10 +6,17 @@ The rows go to a `RowSink`, as bytes from a `RowFormat` (both declared in `ports
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from target_adobe_s3.errors import InputError
-from target_adobe_s3.rows.columns import Column, compile_getter, resolve_source, select_columns
+from target_adobe_s3.rows.columns import (
+    Column,
+    compile_getter,
+    resolve_source,
+    select_columns,
+    top_level_keys,
+)
 from target_adobe_s3.rows.segments import (
     EXITED,
     Member,
@@ -20,7 +27,7 @@ from target_adobe_s3.rows.segments import (
     routing_for,
 )
 from target_adobe_s3.rows.tally import SKIP_EXITED, skip_missing
-from target_adobe_s3.rows.values import escape_formulas, to_text
+from target_adobe_s3.rows.values import escape_formulas, fill_texts, to_text
 
 if TYPE_CHECKING:
     from target_adobe_s3.rows.ports import RowFormat, RowSettings, RowSink
@@ -143,6 +150,7 @@ class StreamWriter:
         self._tally = tally
         self._settings = settings
         self._get = compile_getter(columns)
+        self._keys = top_level_keys(columns)
         self._mandatory = _paths_getter(
             "mandatory_fields", settings.mandatory_fields, schema, stream_name
         )
@@ -175,6 +183,9 @@ class StreamWriter:
         full = settings.export_mode == "full"
         tally = self._tally
         get, encode, convert = self._get, self._encode, self._convert
+        keys = self._keys
+        # All columns present (taps write null rather than leave a key out): one C call.
+        pick = itemgetter(*keys) if keys is not None and len(keys) > 1 else None
         escape = escape_formulas if self._escape else None
         mandatory = self._mandatory
         write_row = sink.write_row
@@ -201,11 +212,17 @@ class StreamWriter:
             if mandatory is not None and (missing := self._missing(record)):
                 tally.skip(segment_id, segment.segment_name, skip_missing(missing))
                 return
-            values = get(record)
+            if pick is None:
+                values = get(record)
+            else:
+                try:
+                    values = list(pick(record))
+                except KeyError:  # a column absent from the record: None
+                    values = list(map(record.get, keys))  # type: ignore[arg-type]  # set with pick
             if escape is not None:
                 values = escape(values)
-            for i in convert:
-                values[i] = to_text(values[i])
+            if convert:
+                fill_texts(values, convert)
             write_row(segment_id, encode(values))
 
         return write_flat
@@ -271,9 +288,8 @@ class StreamWriter:
             if self._escape:
                 values = escape_formulas(values)
             texts = values if self._text_fields else list(values)
-            if self._texts:
-                for i in self._convert:
-                    texts[i] = to_text(texts[i])
+            if self._texts and self._convert:
+                fill_texts(texts, self._convert)
             line = self._encode(texts if self._text_fields else values)
             if self._dedup_keys is None:
                 sink.write_row(segment.segment_id, line)

@@ -122,3 +122,21 @@ def test_dedup_rows_go_to_the_dedup_store_with_their_texts() -> None:
     write.write(RECORDS[0])
     assert sink.rows == {}
     assert sink.deduped == [("s1", ("a@x.com",), None, ("a@x.com", "1"), b"a@x.com,1\n")]
+
+
+def test_flat_rows_of_records_that_leave_columns_out_write_them_empty() -> None:
+    """Columns are read in one call when every one is present; a record without one still
+    writes it as null (an empty field), typed values as their text."""
+    sink, tally = Sink(), Tally()
+    settings = RowSettings(fields=(("email", None), ("n", "N"), ("segment_status", None)))
+    w = writer(settings, sink, tally)
+    w.write({"segment_id": "s1", "segment_status": "realized", "email": "a@x", "n": 10})
+    w.write({"segment_id": "s1", "email": "b@x"})
+    w.write({"segment_id": "s1", "segment_status": None, "n": 12345678901234567890})
+    w.write({"segment_id": "s1", "segment_status": "existing", "email": None, "n": None})
+    assert sink.rows["s1"] == [
+        b"a@x,10,realized\n",
+        b"b@x,,\n",
+        b",12345678901234567890,\n",
+        b",,existing\n",
+    ]
