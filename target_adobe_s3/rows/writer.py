@@ -146,6 +146,10 @@ class StreamWriter:
         for i, _ in self._segment_columns:
             texts[i] = False
         self._convert = [i for i, is_text in enumerate(texts) if not is_text]
+        # Fanned out into text rows, the record's own columns are converted once per record,
+        # the member's segment columns once per row.
+        self._member_convert = [i for i, _ in self._segment_columns]
+        self._base_convert = [i for i in self._convert if i not in self._member_convert]
         self._sink = sink
         self._tally = tally
         self._settings = settings
@@ -259,6 +263,11 @@ class StreamWriter:
         # A fanned-out record's columns are the same for each of its members but the
         # segment's own: read them once, then fill in each member's.
         base = self._get(record) if self._fan_out else None
+        ready = base is not None and self._text_fields  # base: the record's field texts
+        if ready:
+            if self._escape:
+                base = escape_formulas(base)  # type: ignore[arg-type]  # set with ready
+            fill_texts(base, self._base_convert)  # type: ignore[arg-type]
         for member in members:
             segment = member.segment
             if not keeps(mode, member.status):
@@ -277,19 +286,21 @@ class StreamWriter:
                 values = self._get(row)
             else:
                 values = base.copy()
-                member_values = (
+                member_values = [
                     segment.segment_id,
                     segment.segment_name,
                     member.status,
                     member.qualified_at,
-                )
+                ]
+                if ready and self._escape:
+                    member_values = escape_formulas(member_values)
                 for index, which in self._segment_columns:
                     values[index] = member_values[which]
-            if self._escape:
+            if self._escape and not ready:
                 values = escape_formulas(values)
             texts = values if self._text_fields else list(values)
-            if self._texts and self._convert:
-                fill_texts(texts, self._convert)
+            if self._texts:
+                fill_texts(texts, self._member_convert if ready else self._convert)
             line = self._encode(texts if self._text_fields else values)
             if self._dedup_keys is None:
                 sink.write_row(segment.segment_id, line)
