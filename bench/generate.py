@@ -1,7 +1,8 @@
 """Seeded generator of realistic segment-member streams (Singer JSONL) for the benchmarks.
 
     .venv/bin/python bench/generate.py --records 100000 [--segments 20] [--shape flat|membership]
-        [--duplicates 0.2] [--fanout 3] [--state-every 10000] [--seed 7] --out FILE
+        [--values strings|realistic] [--duplicates 0.2] [--fanout 3] [--state-every 10000]
+        [--seed 7] --out FILE
 
 Writes a SCHEMA message for stream `segment_members`, RECORD messages and a STATE message
 every `--state-every` records (and one at the end). Next to FILE it writes FILE.meta.json with
@@ -15,10 +16,19 @@ Shapes:
   `{"segmentMembership": {"ups": {"<segment id>": {"status": ..., "lastQualificationTime": ...}}}}`
   with 1 to 2*fanout-1 segments (fanout on average); the target fans it out to one row each.
 
+Values:
+- strings: the 10 person fields are text (a tenth of the phones null), 13 columns in all.
+- realistic: as real member exports are, 19 columns: the person fields, plus a decimal
+  amount (`lifetime_value`), an integer (`order_count`), a boolean (`opted_in`), a date-time
+  (`last_purchase_at`), one nested object (`address`, exported as JSON text) and a free
+  text (`note`) that now and then holds a tab, a double quote or a line break, so the CSV
+  writer must quote it; about a fifth of all values are null.
+
 Identities are made from their index with a hash, so a duplicate (a record repeating an
 earlier identity in the same segment, with a newer qualification time) costs no memory.
-Values never need CSV quoting (no tab, quote, backslash or line break), so the target's
-and a plain csv.writer's bytes agree.
+No value holds a backslash and numbers are written in their shortest form (what a float's
+repr gives), so the target's bytes and those of a csv.writer (bench/reference.py) agree,
+but for how a quote inside quotes is escaped (the bench compares the two as equal).
 """
 
 from __future__ import annotations
@@ -50,6 +60,12 @@ COLUMNS = [
     "birth_date", "loyalty_tier", "crm_id", "segment_id", "segment_name", "segment_status",
 ]  # fmt: skip
 PERSON = COLUMNS[:10]
+# The realistic records' extra columns, between the person's and the segment's.
+EXTRAS = ["lifetime_value", "order_count", "opted_in", "last_purchase_at", "address", "note"]
+REALISTIC_COLUMNS = [*PERSON, *EXTRAS, *COLUMNS[10:]]
+VALUES = ("strings", "realistic")
+NULL_SHARE = 0.3
+"""Chance that a nullable realistic field is null: about a fifth of all 19 values."""
 MASK = (1 << 64) - 1
 
 FIRST = [
@@ -101,6 +117,14 @@ def _mix(x: int) -> int:
     return x ^ (x >> 31)
 
 
+STREETS = ["Hauptstraße", "Rue de l'Église", "Main St", "Via Roma", "Calle Mayor", "Ringweg"]
+NOTES = [
+    "called back", "prefers e-mail", "VIP since 2019", "moved\tabroad",
+    'asked for "quiet" hours', "two lines:\nsecond line", "gift card, 2x", "",
+]  # fmt: skip
+"""Free text; some need quoting in tab-delimited CSV (tab, double quote, line break)."""
+
+
 def segment_list(count: int, seed: int) -> list[tuple[str, str]]:
     """(id, name) of `count` segments: UUID-shaped ids, names with spaces."""
     rng = random.Random(f"segments-{seed}")  # noqa: S311 (test data, not secrets)
@@ -130,8 +154,8 @@ class Identities:
     def __init__(self, seed: int) -> None:
         self.salt = _mix(seed) & 0xFFFFFFFF
 
-    def person(self, j: int) -> tuple[dict[str, Any], int]:
-        """(person fields, spare hash bits) of identity j."""
+    def person(self, j: int, realistic: bool = False) -> tuple[dict[str, Any], int]:
+        """(person fields, spare hash bits) of identity j (with the extras when realistic)."""
         h = _mix((j << 32) ^ self.salt)
         g = _mix(h ^ 0x5DEECE66D)
         first, ascii_first = FIRST[h % len(FIRST)]
@@ -161,7 +185,37 @@ class Identities:
             "loyalty_tier": tier,
             "crm_id": f"CRM{j:010d}",
         }
+        if realistic:
+            person.update(extras(_mix(g ^ 0x2545F4914F6CDD1D)))
+            person["phone"] = None if g % 8 < 2 else person["phone"]  # a quarter null
+            for name in ("first_name", "city", "birth_date", "postal_code"):
+                if (g := _mix(g)) % 100 < NULL_SHARE * 100:
+                    person[name] = None
         return person, h
+
+
+def extras(bits: int) -> dict[str, Any]:
+    """The realistic extra fields, from 64 hash bits: typed values, some null, one nested."""
+    out: dict[str, Any] = {}
+    nulls = _mix(bits)
+    cents, bits = bits % 5_000_000, bits // 5_000_000
+    out["lifetime_value"] = cents / 100  # a float: its repr is the shortest text (10.5, 0.07)
+    orders, bits = bits % 250, bits // 250
+    out["order_count"] = orders
+    out["opted_in"] = bits % 3 != 0
+    bits //= 3
+    out["last_purchase_at"] = _time(1 + bits % 12, bits // 12)
+    bits = _mix(bits)  # _time used the rest
+    street = STREETS[bits % len(STREETS)]
+    bits //= len(STREETS)
+    out["address"] = {"street": street, "number": 1 + bits % 199, "unit": None}
+    bits //= 199
+    out["note"] = NOTES[bits % len(NOTES)]
+    for name in EXTRAS:
+        if nulls % 100 < NULL_SHARE * 100:
+            out[name] = None
+        nulls = _mix(nulls)
+    return out
 
 
 def _time(month: int, bits: int) -> str:
@@ -171,10 +225,29 @@ def _time(month: int, bits: int) -> str:
     return f"2024-{month:02d}-{day:02d}T{hour:02d}:{bits % 60:02d}:{bits // 60 % 60:02d}Z"
 
 
-def schema_message(shape: str) -> dict[str, Any]:
-    """The stream's SCHEMA message for `shape`."""
+def schema_message(shape: str, values: str = "strings") -> dict[str, Any]:
+    """The stream's SCHEMA message for `shape` and `values`."""
     text = {"type": ["string", "null"]}
     properties: dict[str, Any] = {name: text for name in PERSON}
+    if values == "realistic":
+        properties.update(
+            email={"type": "string"},
+            birth_date={"type": ["string", "null"], "format": "date"},
+            crm_id={"type": "string"},
+            lifetime_value={"type": ["number", "null"]},
+            order_count={"type": ["integer", "null"]},
+            opted_in={"type": ["boolean", "null"]},
+            last_purchase_at={"type": ["string", "null"], "format": "date-time"},
+            address={
+                "type": ["object", "null"],
+                "properties": {
+                    "street": {"type": "string"},
+                    "number": {"type": "integer"},
+                    "unit": {"type": ["string", "null"]},
+                },
+            },
+            note={"type": ["string", "null"]},
+        )
     if shape == "flat":
         properties.update(
             segment_id={"type": "string"},
@@ -198,6 +271,7 @@ def generate(  # noqa: PLR0915 (one loop over records, kept in one piece)
     *,
     segments: int = 20,
     shape: str = "flat",
+    values: str = "strings",
     duplicates: float = 0.0,
     fanout: float = 3.0,
     state_every: int = 10_000,
@@ -209,19 +283,20 @@ def generate(  # noqa: PLR0915 (one loop over records, kept in one piece)
     segs = segment_list(segments, seed)
     table = segment_table(segments, seed)
     max_k = max(1, min(segments, round(2 * fanout - 1)))
+    realistic = values == "realistic"
     rows = bases = 0
     per_segment = [0] * segments
     tmp = out.with_name(out.name + ".tmp")
     state: dict[str, Any] = {}
     with tmp.open("wb") as f:
-        batch = [dumps(schema_message(shape))]
+        batch = [dumps(schema_message(shape, values))]
         for n in range(records):
             if bases and duplicates and rng.random() < duplicates:
                 j, month = rng.randrange(bases), 5  # newer than every base record (April)
             else:
                 j, month = bases, 4
                 bases += 1
-            record, bits = ids.person(j)
+            record, bits = ids.person(j, realistic)
             status = "existing" if bits % 4 == 0 else "realized"
             bits //= 4
             if shape == "flat":
@@ -269,6 +344,7 @@ def generate(  # noqa: PLR0915 (one loop over records, kept in one piece)
             {"id": s[0], "name": s[1], "rows": c} for s, c in zip(segs, per_segment, strict=True)
         ],
         "shape": shape,
+        "values": values,
         "state": state,
     }
     meta_path(out).write_text(json.dumps(meta))
@@ -287,11 +363,13 @@ def cached(
     segments: int,
     shape: str,
     duplicates: float,
+    values: str = "strings",
     fanout: float = 3.0,
     seed: int = 7,
 ) -> tuple[Path, dict[str, Any]]:
     """The stream for these parameters under workdir, generated on first use."""
-    name = f"{shape}-n{records}-s{segments}-d{duplicates:g}-f{fanout:g}-seed{seed}.jsonl"
+    kind = "" if values == "strings" else f"-{values}"
+    name = f"{shape}{kind}-n{records}-s{segments}-d{duplicates:g}-f{fanout:g}-seed{seed}.jsonl"
     path = workdir / "inputs" / name
     if path.exists() and meta_path(path).exists():
         return path, json.loads(meta_path(path).read_text())
@@ -301,6 +379,7 @@ def cached(
         records,
         segments=segments,
         shape=shape,
+        values=values,
         duplicates=duplicates,
         fanout=fanout,
         seed=seed,
@@ -314,6 +393,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, required=True)
     parser.add_argument("--segments", type=int, default=20)
     parser.add_argument("--shape", choices=["flat", "membership"], default="flat")
+    parser.add_argument("--values", choices=VALUES, default="strings")
     parser.add_argument("--duplicates", type=float, default=0.0, help="share of records, 0..1")
     parser.add_argument("--fanout", type=float, default=3.0, help="segments per record (map)")
     parser.add_argument("--state-every", type=int, default=10_000)
@@ -325,6 +405,7 @@ def main() -> None:
         args.records,
         segments=args.segments,
         shape=args.shape,
+        values=args.values,
         duplicates=args.duplicates,
         fanout=args.fanout,
         state_every=args.state_every,

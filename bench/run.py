@@ -1,15 +1,18 @@
 """Throughput and memory of the whole target against a hand-written reference (issue 7).
 
     .venv/bin/python bench/run.py [--sizes 100k,1m] [--cases default,gzip,...] [--rounds 3]
-        [--workdir /tmp/target-adobe-s3-bench] [--quick] [--gzip-ref] [--rev REV] [--json FILE]
+        [--values strings,realistic] [--workdir /tmp/target-adobe-s3-bench] [--quick]
+        [--rev REV] [--json FILE]
 
 Starts moto's S3 server on a free 127.0.0.1 port, generates the inputs (cached in the work
 dir), checks once that the target and the reference write the same bytes for a small
-stream, then for each case and size runs, for each round, the installed `target-adobe-s3`
-CLI and bench/reference.py one after the other (the order alternates by round), each as a
-child process reading the stream from a file on stdin. Wall time is measured around the
-child, peak RSS is the child's own (/usr/bin/time's %M, else ru_maxrss from os.wait4 in a
-small launcher). The bucket is emptied (moto reset)
+stream of each record shape, then for each size, record shape and case runs, for each
+round, the installed `target-adobe-s3` CLI and the case's fair reference (bench/reference.py
+in the case's mode) one after the other (the order alternates by round), each as a child
+process reading the stream from a file on stdin. A case whose settings the target refuses
+(Parquet before the `parquet` file type exists, or without pyarrow) is skipped, saying why.
+Wall time is measured around the child, peak RSS is the child's own (/usr/bin/time's %M,
+else ru_maxrss from os.wait4 in a small launcher). The bucket is emptied (moto reset)
 before every run. A run counts only if it exited 0, its row count is right (the target's
 "Export finished" log line, the reference's printed count), the objects are in the bucket
 and the target wrote the last STATE; otherwise the bench stops with the run's stderr.
@@ -24,6 +27,7 @@ name the commit it measured while others edit the tree.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -45,7 +49,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from generate import COLUMNS, cached  # noqa: E402
+from generate import COLUMNS, REALISTIC_COLUMNS, VALUES, cached  # noqa: E402
 
 from demo.local_s3 import FAKE_CREDENTIALS, moto_server  # noqa: E402
 
@@ -66,31 +70,46 @@ class Case:
     duplicates: float = 0.0
     settings: dict[str, Any] = field(default_factory=dict)
     pgp: bool = False
-    gzip: bool = False
+    reference: str = "plain"
+    """bench/reference.py's mode: plain, gzip, dedup or parquet."""
+    extension: str = ".csv"
 
 
 CASES = [
     Case("default", "plain tab-delimited CSV, 20 segments, flat records"),
-    Case("gzip", "as default, compression gzip", settings={"compression": "gzip"}, gzip=True),
+    Case(
+        "gzip",
+        "as default, compression gzip",
+        settings={"compression": "gzip"},
+        reference="gzip",
+        extension=".csv.gz",
+    ),
     Case("pgp", "as default, encrypted to a Curve25519 key", pgp=True),
     Case(
         "gzip+pgp",
         "as default, gzip then encrypted",
         settings={"compression": "gzip"},
         pgp=True,
-        gzip=True,
     ),
     Case(
         "dedup",
         "20% of records repeat an identity; deduplication_keys [email]",
         duplicates=0.2,
         settings={"deduplication_keys": ["email"]},
+        reference="dedup",
     ),
     Case("1000 segments", "as default with 1,000 segments (skewed sizes)", segments=1000),
     Case(
         "fan-out",
         "segmentMembership map, 1-5 segments per record (3 on average), 20 segments",
         shape="membership",
+    ),
+    Case(
+        "parquet",
+        "as default, file_type parquet (pyarrow)",
+        settings={"file_type": "parquet"},
+        reference="parquet",
+        extension=".parquet",
     ),
 ]
 SIZES = {"100k": 100_000, "1m": 1_000_000, "10m": 10_000_000}
@@ -179,6 +198,7 @@ class Bench:
         )
         self.spool = workdir / "spool"
         self.spool.mkdir(parents=True, exist_ok=True)
+        self.last_target: Run | None = None
 
     def empty_bucket(self) -> None:
         """Drop everything moto holds (it keeps objects in memory) and make the bucket anew."""
@@ -195,8 +215,8 @@ class Bench:
             found.update({o["Key"]: o["Size"] for o in page.get("Contents", [])})
         return found
 
-    def config(self, case: Case, name: str) -> Path:
-        """The target's config file for a case."""
+    def config(self, case: Case, values: str) -> Path:
+        """The target's config file for a case and record shape."""
         config: dict[str, Any] = {
             "bucket": BUCKET,
             "endpoint_url": self.endpoint,
@@ -207,22 +227,31 @@ class Bench:
             "run_id": "bench",
             "folder_path": "target",
             "file_name_template": "%SEGMENT_ID%",
-            "fields": COLUMNS,
+            "fields": COLUMNS if values == "strings" else REALISTIC_COLUMNS,
             "temp_dir": str(self.spool),
             **case.settings,
         }
         if case.pgp:
             config["pgp_public_key"] = self.pgp_key
-        path = self.workdir / "configs" / f"{name}.json"
+        path = self.workdir / "configs" / f"{case.name.replace(' ', '-')}-{values}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(config, indent=1))
         return path
 
     def run_target(self, config: Path, stream: Path, meta: dict[str, Any], rows: int) -> Run:
         """Run the target; stop the bench unless it delivered `rows` rows and the STATE."""
+        found = self.try_target(config, stream, meta, rows)
+        if isinstance(found, str):
+            assert self.last_target is not None
+            fail("target", found, self.last_target)
+        return found
+
+    def try_target(self, config: Path, stream: Path, meta: dict[str, Any], rows: int) -> Run | str:
+        """Run the target: the run, or what is wrong with it (kept in `last_target`)."""
         self.empty_bucket()
         run = spawn([str(TARGET), "--config", str(config)], stream, self.target_env,
                     self.workdir / "last-target")  # fmt: skip
+        self.last_target = run
         finished = FINISHED.search(run.stderr)
         problem = ""
         if run.returncode != 0:
@@ -238,22 +267,24 @@ class Bench:
             last = json.loads(lines[-1]) if lines else {}  # a target emits the state value
             if last != meta["state"]:
                 problem = f"last STATE {last!r}, expected {meta['state']!r}"
-        if problem:
-            fail("target", problem, run)
-        return run
+        return problem or run
 
-    def run_reference(self, stream: Path, meta: dict[str, Any], gzip: bool = False) -> Run:
-        """Run the reference; stop the bench unless it wrote every row and file."""
+    def run_reference(self, stream: Path, meta: dict[str, Any], case: Case, values: str) -> Run:
+        """Run the case's reference; stop the bench unless it wrote every row and file."""
         self.empty_bucket()
         argv = [sys.executable, str(HERE / "reference.py"), "--endpoint", self.endpoint,
-                "--bucket", BUCKET, "--temp-dir", str(self.spool)]  # fmt: skip
-        run = spawn([*argv, "--gzip"] if gzip else argv, stream, self.env,
-                    self.workdir / "last-reference")  # fmt: skip
+                "--bucket", BUCKET, "--temp-dir", str(self.spool), "--values", values,
+                "--mode", case.reference]  # fmt: skip
+        if case.reference == "parquet":
+            compression = case.settings.get("compression", "none")
+            argv += ["--parquet-compression", compression]
+        run = spawn(argv, stream, self.env, self.workdir / "last-reference")
+        rows = meta["dedup_rows"] if case.reference == "dedup" else meta["rows"]
         problem = ""
         if run.returncode != 0:
             problem = f"exit {run.returncode}"
-        elif run.stdout.strip() != str(meta["rows"]):
-            problem = f"{run.stdout.strip()} rows written, {meta['rows']} expected"
+        elif run.stdout.strip() != str(rows):
+            problem = f"{run.stdout.strip()} rows written, {rows} expected"
         elif len(self.objects()) != meta["segments_used"]:
             problem = f"{len(self.objects())} objects, {meta['segments_used']} expected"
         if problem:
@@ -267,28 +298,50 @@ def fail(who: str, problem: str, run: Run) -> None:
     raise SystemExit(f"bench: the {who} run failed: {problem}")
 
 
-def compare_bytes(bench: Bench) -> None:
+COMPARED = [
+    Case("flat", "", shape="flat"),
+    Case("membership", "", shape="membership"),
+    Case(
+        "dedup", "", duplicates=0.2, settings={"deduplication_keys": ["email"]}, reference="dedup"
+    ),
+]
+"""What the byte comparison runs (plain CSV files compare byte for byte)."""
+
+
+def compare_bytes(bench: Bench, values_list: list[str]) -> None:
     """Once, at a small size: the target's and the reference's files, byte for byte."""
-    for shape in ("flat", "membership"):
-        case = Case("compare", "", shape=shape)
-        stream, meta = cached(bench.workdir, 3000, segments=20, shape=shape, duplicates=0.0)
-        bench.run_target(bench.config(case, f"compare-{shape}"), stream, meta, meta["rows"])
-        target = {k.removeprefix("target/").removesuffix(".csv"): k for k in bench.objects()}
-        target_bytes = {
-            seg: bench.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
-            for seg, key in target.items()
-        }
-        bench.run_reference(stream, meta)
-        same = 0
-        for key in bench.objects():
-            seg = key.removeprefix("ref/").removesuffix(".csv")
-            ref = bench.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
-            same += target_bytes.get(seg) == ref
-        total = len(target_bytes)
-        if same == total == meta["segments_used"]:
-            log(f"check: target and reference files are byte-identical ({shape}, {same} files)")
-        else:
-            log(f"WARNING: only {same} of {total} {shape} files are byte-identical")
+    for values in values_list:
+        for case in COMPARED:
+            stream, meta = cached(bench.workdir, 3000, segments=20, shape=case.shape,
+                                  duplicates=case.duplicates, values=values)  # fmt: skip
+            rows = meta["dedup_rows"] if case.duplicates else meta["rows"]
+            bench.run_target(bench.config(case, values), stream, meta, rows)
+            target = {k.removeprefix("target/").removesuffix(".csv"): k for k in bench.objects()}
+            target_bytes = {
+                seg: bench.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+                for seg, key in target.items()
+            }
+            bench.run_reference(stream, meta, case, values)
+            same = 0
+            for key in bench.objects():
+                seg = key.removeprefix("ref/").removesuffix(".csv")
+                ref = bench.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+                # csv.writer escapes a quote inside quotes by doubling it; AEP (the target)
+                # with a backslash. The bench's values hold no backslash of their own.
+                ours = target_bytes.get(seg, b"").replace(b'\\"', b'""')
+                same += ours == ref
+                if ours != ref:  # kept to look at
+                    differ = bench.workdir / "differ"
+                    differ.mkdir(exist_ok=True)
+                    (differ / f"{values}-{case.name}-target.csv").write_bytes(ours)
+                    (differ / f"{values}-{case.name}-reference.csv").write_bytes(ref)
+            total = len(target_bytes)
+            what = f"{values} {case.name}"
+            if same == total == meta["segments_used"]:
+                log(f"check: target and reference files are byte-identical ({what}, {same} files;"
+                    ' a quote escaped as \\" taken as "")')  # fmt: skip
+            else:
+                log(f"WARNING: only {same} of {total} {what} files are byte-identical")
 
 
 def log(text: str) -> None:
@@ -362,35 +415,35 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100k,1m", help=f"comma-separated: {', '.join(SIZES)}")
     parser.add_argument("--cases", default="all", help="comma-separated case names, or all")
+    parser.add_argument("--values", default=",".join(VALUES), help="record shapes, comma-separated")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/target-adobe-s3-bench"))  # noqa: S108
     parser.add_argument("--quick", action="store_true", help="100k only, 1 round (development)")
-    parser.add_argument(
-        "--gzip-ref",
-        action="store_true",
-        help="also time a reference that gzips (gzip cases, for information)",
-    )
     parser.add_argument("--no-compare", action="store_true", help="skip the byte comparison")
     parser.add_argument("--rev", help="measure target_adobe_s3/ as committed in REV (e.g. HEAD)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     if args.quick:
         args.sizes, args.rounds = "100k", 1
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     names = {c.name for c in CASES}
     args.case_list = (
         CASES if args.cases == "all"
         else [c for c in CASES if c.name in args.cases.split(",")]
     )  # fmt: skip
+    args.values_list = [v for v in VALUES if v in args.values.split(",")]
     unknown = set(args.cases.split(",")) - names - {"all"}
     bad_sizes = set(args.sizes.split(",")) - set(SIZES)
-    if unknown or bad_sizes:
-        parser.error(f"unknown cases {sorted(unknown)} or sizes {sorted(bad_sizes)}; "
-                     f"cases: {', '.join(sorted(names))}")  # fmt: skip
+    bad_values = set(args.values.split(",")) - set(VALUES)
+    if unknown or bad_sizes or bad_values:
+        parser.error(f"unknown cases {sorted(unknown)}, sizes {sorted(bad_sizes)} or values "
+                     f"{sorted(bad_values)}; cases: {', '.join(sorted(names))}")  # fmt: skip
     return args
 
 
 def main() -> None:
-    """Run every case at every size; print the table."""
+    """Run every case at every size and record shape; print the table."""
     args = parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     sizes = [SIZES[s] for s in args.sizes.split(",")]
@@ -408,10 +461,15 @@ def main() -> None:
         with moto_server() as endpoint:
             bench = Bench(endpoint, args.workdir, pgp_key, source)
             if not args.no_compare:
-                compare_bytes(bench)
+                compare_bytes(bench, args.values_list)
+            skipped = {c.name: why for c in args.case_list if (why := unsupported(bench, c))}
             for size in sizes:
-                for case in args.case_list:
-                    results.append(measure(bench, case, size, args.rounds, args.gzip_ref))
+                for values in args.values_list:
+                    for case in args.case_list:
+                        if case.name in skipped:
+                            results.append(skip(case, values, size, skipped[case.name]))
+                        else:
+                            results.append(measure(bench, case, values, size, args.rounds))
     finally:
         if gpg_home:
             subprocess.run(["gpgconf", "--kill", "gpg-agent"],
@@ -419,45 +477,67 @@ def main() -> None:
                            check=False, capture_output=True)  # fmt: skip
             shutil.rmtree(gpg_home, ignore_errors=True)
     took = time.monotonic() - began
-    print(table(results, args.rounds, args.gzip_ref))
+    print(table(results))
     print(f"\n{machine(commit)}; {args.rounds} round(s); bench took {took / 60:.1f} min.")
     if args.json:
         args.json.write_text(json.dumps({"machine": machine(commit), "results": results}, indent=1))
 
 
-def measure(bench: Bench, case: Case, size: int, rounds: int, gzip_ref: bool) -> dict[str, Any]:
+def unsupported(bench: Bench, case: Case) -> str:
+    """Why a case cannot run here ("" when it can): the target or the reference lacks it."""
+    if case.reference == "parquet" and importlib.util.find_spec("pyarrow") is None:
+        return "pyarrow is not installed (the reference needs it)"
+    if case.reference != "parquet":
+        return ""
+    stream, meta = cached(bench.workdir, 3000, segments=20, shape=case.shape, duplicates=0.0)
+    found = bench.try_target(bench.config(case, "strings"), stream, meta, meta["rows"])
+    if isinstance(found, str):
+        stderr = bench.last_target.stderr if bench.last_target else ""
+        lines = stderr.strip().splitlines() or [found]
+        why = f"the target refuses it: {lines[-1][:200]}"
+        log(f"{case.name}: skipped, {why}")
+        return why
+    return ""
+
+
+def skip(case: Case, values: str, size: int, why: str) -> dict[str, Any]:
+    """The result of a case that did not run."""
+    return {"case": case.name, "values": values, "records": size, "skipped": why}
+
+
+def measure(bench: Bench, case: Case, values: str, size: int, rounds: int) -> dict[str, Any]:
     """Time the target and the reference alternately for `rounds` rounds; the case's result."""
-    log(f"{case.name} {size:,}: generating (or reusing) the input ...")
+    log(f"{case.name} ({values}) {size:,}: generating (or reusing) the input ...")
     stream, meta = cached(
         bench.workdir,
         size,
         segments=case.segments,
         shape=case.shape,
         duplicates=case.duplicates,
+        values=values,
     )
     rows = meta["dedup_rows"] if case.duplicates else meta["rows"]
-    config = bench.config(case, case.name.replace(" ", "-"))
+    config = bench.config(case, values)
     target_runs: list[Run] = []
     ref_runs: list[Run] = []
-    gzip_runs: list[Run] = []
     for r in range(rounds):
         order = ["target", "reference"] if r % 2 == 0 else ["reference", "target"]
         for who in order:
             if who == "target":
                 target_runs.append(bench.run_target(config, stream, meta, rows))
             else:
-                ref_runs.append(bench.run_reference(stream, meta))
-        if gzip_ref and case.gzip:
-            gzip_runs.append(bench.run_reference(stream, meta, gzip=True))
+                ref_runs.append(bench.run_reference(stream, meta, case, values))
         t, ref = target_runs[-1], ref_runs[-1]
         log(
             f"  round {r + 1}: target {t.seconds:.2f} s {mib(t.rss_kib)}, "
             f"reference {ref.seconds:.2f} s {mib(ref.rss_kib)}"
         )
-    result = {
+    return {
         "case": case.name,
+        "values": values,
         "records": size,
         "rows": rows,
+        "reference": case.reference,
         "target_rps": statistics.median(size / t.seconds for t in target_runs),
         "reference_rps": statistics.median(size / t.seconds for t in ref_runs),
         "ratio": statistics.median(
@@ -469,30 +549,26 @@ def measure(bench: Bench, case: Case, size: int, rounds: int, gzip_ref: bool) ->
         "target_cpu_seconds": [round(t.cpu_seconds, 3) for t in target_runs],
         "reference_seconds": [round(t.seconds, 3) for t in ref_runs],
     }
-    if gzip_runs:
-        result["gzip_reference_rps"] = statistics.median(size / t.seconds for t in gzip_runs)
-    return result
 
 
-def table(results: list[dict[str, Any]], rounds: int, gzip_ref: bool) -> str:
+def table(results: list[dict[str, Any]]) -> str:
     """The markdown table."""
-    head = ["case", "records", "target rec/s", "reference rec/s", "ratio",
+    head = ["case", "records", "values", "reference", "target rec/s", "reference rec/s", "ratio",
             "target peak RSS", "reference peak RSS"]  # fmt: skip
-    if gzip_ref:
-        head.append("gzip reference rec/s")
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for r in results:
-        cells = [
-            r["case"],
-            f"{r['records']:,}",
-            rate(r["target_rps"]),
-            rate(r["reference_rps"]),
-            f"{r['ratio']:.2f}",
-            mib(r["target_rss_kib"]),
-            mib(r["reference_rss_kib"]),
-        ]
-        if gzip_ref:
-            cells.append(rate(r["gzip_reference_rps"]) if "gzip_reference_rps" in r else "-")
+        cells = [r["case"], f"{r['records']:,}", r["values"]]
+        if "skipped" in r:
+            cells += ["-", f"skipped: {r['skipped']}", "", "", "", ""]
+        else:
+            cells += [
+                r["reference"],
+                rate(r["target_rps"]),
+                rate(r["reference_rps"]),
+                f"{r['ratio']:.2f}",
+                mib(r["target_rss_kib"]),
+                mib(r["reference_rss_kib"]),
+            ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -1,9 +1,10 @@
 r"""CSV dialects and field formatting the way AEP writes its S3 export files.
 
 Pure functions, no I/O. `compile_row_encoder` is on the per-row hot path: everything that
-depends on the dialect is decided once when the formatter is compiled, so formatting a field
-costs a truth test, one precompiled regex ``search`` and, only for the rare field that needs
-it, a few ``str.replace`` calls.
+depends on the dialect is decided once when the formatter is compiled. A row is joined into
+its line and the line scanned once for special characters; only the fields that hold one are
+quoted or escaped, found from the line (a few ``str.replace`` calls each). A row with a field
+holding the delimiter, or a null or empty text that is not plain, takes the per-field rules.
 
 Rules (see DESIGN.md "File format" and the AEP reference "CSV formatting options"):
 
@@ -44,27 +45,44 @@ def _char_class(*chars: str) -> re.Pattern[str]:
     return re.compile("[" + "".join(re.escape(char) for char in chars) + "]")
 
 
-def _plain_row(delim: str, null: str, empty: str, special: Callable[[str], object]) -> CsvEncoder:
-    """The fast case of a row formatter: every field non-null and free of special characters.
+def _joined_row(  # noqa: PLR0917 (compiled once per dialect, all of it positional)
+    delim: str,
+    null: str,
+    empty: str,
+    special: re.Pattern[str],
+    fix: Callable[[str, list[str], re.Match[str]], str],
+    per_field: CsvEncoder,
+) -> CsvEncoder:
+    """A row formatter that works on the row joined into one line, as far as it can.
 
-    One join and one scan of the joined line instead of a scan per field; a field holding
-    the delimiter shows as one delimiter too many. Returns "" when the row needs the
-    per-field rules (an empty text written otherwise than as nothing, a special character
-    in a field or in the null text), which the caller then applies. Lines are UTF-8 bytes.
+    One join, one count and one scan of the joined line instead of a scan per field. When
+    the line holds a special character (`special`: a quote, the escape character, a line
+    break), `fix(line, fields, match)` returns it as the dialect writes it, told where the
+    first one is. The row goes to `per_field` (the per-field rules) when a field holds the
+    delimiter (it shows as one delimiter too many), an empty text is written otherwise than
+    as nothing, or the null text is itself special. Lines are UTF-8 bytes.
     """
     empty_is_plain = empty == ""
+    null_is_plain = special.search(null) is None
+    search = special.search
 
-    def plain(row: Sequence[str | None]) -> bytes:
+    def joined(row: Sequence[str | None]) -> bytes:
+        texts = row
         if None in row:  # the null text is written as it is, like any plain field
-            row = [null if value is None else value for value in row]
+            if not null_is_plain:
+                return per_field(row)
+            texts = [null if value is None else value for value in row]
         if not empty_is_plain and "" in row:
-            return b""
-        line = delim.join(row)  # type: ignore[arg-type]  # no None, checked above
-        if line.count(delim) != len(row) - 1 or special(line):
-            return b""
+            return per_field(row)
+        line = delim.join(texts)  # type: ignore[arg-type]  # no None, replaced above
+        if line.count(delim) != len(row) - 1:
+            return per_field(row)
+        found = search(line)
+        if found is not None:
+            line = fix(line, texts, found)  # type: ignore[arg-type]  # no None
         return (line + "\n").encode()
 
-    return plain
+    return joined
 
 
 def compile_row_encoder(dialect: CsvDialect) -> CsvEncoder:
@@ -113,11 +131,24 @@ def compile_row_encoder(dialect: CsvDialect) -> CsvEncoder:
             return format_row_quote_all
 
         needs_quotes = _char_class(delim, q, esc, "\r", "\n").search
-        plain = _plain_row(delim, null, empty, _char_class(q, esc, "\r", "\n").search)
+        special = _char_class(q, esc, "\r", "\n")
+        search = special.search
+
+        def quote_fields(line: str, row: list[str], found: re.Match[str]) -> str:
+            """Quote the fields that hold a special character, found one after the other."""
+            fields = list(row)
+            index = start = 0
+            match: re.Match[str] | None = found
+            while match is not None:
+                at = match.start()
+                index += line.count(delim, start, at)  # no field holds the delimiter
+                v = fields[index]
+                fields[index] = q + v.replace(esc, esc_esc).replace(q, esc_q) + q
+                start = line.find(delim, at)  # where the field ends
+                match = search(line, start) if start >= 0 else None
+            return delim.join(fields)
 
         def format_row_quoted(row: Sequence[str | None]) -> bytes:
-            if line := plain(row):
-                return line
             return (
                 delim.join(
                     [
@@ -134,17 +165,18 @@ def compile_row_encoder(dialect: CsvDialect) -> CsvEncoder:
                 + "\n"
             ).encode()
 
-        return format_row_quoted
+        return _joined_row(delim, null, empty, special, quote_fields, format_row_quoted)
 
     needs_escapes = _char_class(delim, esc, "\r", "\n").search
     esc_delim = esc + delim
     esc_cr = esc + "\r"
     esc_lf = esc + "\n"
-    plain = _plain_row(delim, null, empty, _char_class(esc, "\r", "\n").search)
+
+    def escape_line(line: str, row: list[str], found: re.Match[str]) -> str:
+        """Escape the escape characters and line breaks (no field holds the delimiter)."""
+        return line.replace(esc, esc_esc).replace("\r", esc_cr).replace("\n", esc_lf)
 
     def format_row_unquoted(row: Sequence[str | None]) -> bytes:
-        if line := plain(row):
-            return line
         return (
             delim.join(
                 [
@@ -164,7 +196,8 @@ def compile_row_encoder(dialect: CsvDialect) -> CsvEncoder:
             + "\n"
         ).encode()
 
-    return format_row_unquoted
+    special = _char_class(esc, "\r", "\n")
+    return _joined_row(delim, null, empty, special, escape_line, format_row_unquoted)
 
 
 class CsvFormat(FileFormat):

@@ -108,12 +108,12 @@ class RecordDecoder:
         self._schema_required = set(required)
         required |= set(self.key_properties) if check else set()
         fields: dict[str, Any] = {}
-        numbers: list[tuple[str, tuple[type, ...]]] = []
+        numbers: list[tuple[str, frozenset[type]]] = []
         for name, spec in properties.items():
             names = _type_names(spec) if check and isinstance(spec, dict) else None
             kind = Any if names is None else _decoded_type(names)
             if names is not None and kind is Any:
-                allowed = tuple(t for n in names for t in _PYTHON_TYPES[n])
+                allowed = frozenset(t for n in names for t in _PYTHON_TYPES[n])
                 numbers.append((name, allowed))
             fields[name] = Required[kind] if name in required else kind
         for name in required - set(fields):
@@ -128,19 +128,28 @@ class RecordDecoder:
 
     def _accept(self, write: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
         """`write` behind the checks the decoder cannot make (`write` itself when none apply)."""
-        numbers = bool(self._numbers)
-        keys = bool(self.key_properties) and not self._checked
-        if not numbers and not keys:
-            return write
+        numbers = self._numbers
+        if self.key_properties and not self._checked:
 
-        def accept(record: dict[str, Any]) -> None:
-            if numbers:
+            def accept(record: dict[str, Any]) -> None:
                 self.check_numbers(record)
-            if keys:
                 self.check_keys(record)
+                write(record)
+
+            return accept
+        if not numbers:
+            return write
+        check = self.check_numbers
+
+        def accept_numbers(record: dict[str, Any]) -> None:
+            get = record.get  # an absent property reads as None here: check_numbers tells
+            for name, allowed in numbers:
+                if type(get(name)) not in allowed:
+                    check(record)
+                    break
             write(record)
 
-        return accept
+        return accept_numbers
 
     def compile(self, write: Callable[[dict[str, Any]], None]) -> Handler:
         """The function that decodes and checks record bytes, then hands the dict to `write`.
@@ -189,7 +198,7 @@ class RecordDecoder:
         for name, allowed in self._numbers:
             if name in record:
                 value = record[name]
-                if type(value) not in allowed or type(value) is bool:
+                if type(value) not in allowed:  # exact types: a bool is no number
                     declared = self._declared.get(name)
                     raise InputError(type_rule(self.stream, name, declared, json_type_name(value)))
 

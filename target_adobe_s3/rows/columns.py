@@ -147,10 +147,21 @@ def select_columns(
     return columns
 
 
+def top_level_keys(columns: Sequence[Column]) -> list[str] | None:
+    """The record keys of the columns when each is a top-level property, else None.
+
+    Then ``list(map(record.get, keys))`` is the row's values, missing ones None (what
+    `compile_getter`'s function returns, without its call).
+    """
+    if all(len(c.path) == 1 for c in columns):
+        return [c.path[0] for c in columns]
+    return None
+
+
 def compile_getter(columns: Sequence[Column]) -> Callable[[Mapping[str, Any]], list[Any]]:
     """A function that pulls the column values out of a record (missing → None)."""
-    if all(len(c.path) == 1 for c in columns):
-        keys = [c.path[0] for c in columns]
+    keys = top_level_keys(columns)
+    if keys is not None:
         return lambda record: list(map(record.get, keys))
 
     paths = [c.path for c in columns]

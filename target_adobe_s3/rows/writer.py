@@ -6,10 +6,17 @@ The rows go to a `RowSink`, as bytes from a `RowFormat` (both declared in `ports
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from target_adobe_s3.errors import InputError
-from target_adobe_s3.rows.columns import Column, compile_getter, resolve_source, select_columns
+from target_adobe_s3.rows.columns import (
+    Column,
+    compile_getter,
+    resolve_source,
+    select_columns,
+    top_level_keys,
+)
 from target_adobe_s3.rows.segments import (
     EXITED,
     Member,
@@ -20,7 +27,7 @@ from target_adobe_s3.rows.segments import (
     routing_for,
 )
 from target_adobe_s3.rows.tally import SKIP_EXITED, skip_missing
-from target_adobe_s3.rows.values import escape_formulas, to_text
+from target_adobe_s3.rows.values import escape_formulas, fill_texts, to_text
 
 if TYPE_CHECKING:
     from target_adobe_s3.rows.ports import RowFormat, RowSettings, RowSink
@@ -139,10 +146,15 @@ class StreamWriter:
         for i, _ in self._segment_columns:
             texts[i] = False
         self._convert = [i for i, is_text in enumerate(texts) if not is_text]
+        # Fanned out into text rows, the record's own columns are converted once per record,
+        # the member's segment columns once per row.
+        self._member_convert = [i for i, _ in self._segment_columns]
+        self._base_convert = [i for i in self._convert if i not in self._member_convert]
         self._sink = sink
         self._tally = tally
         self._settings = settings
         self._get = compile_getter(columns)
+        self._keys = top_level_keys(columns)
         self._mandatory = _paths_getter(
             "mandatory_fields", settings.mandatory_fields, schema, stream_name
         )
@@ -175,6 +187,9 @@ class StreamWriter:
         full = settings.export_mode == "full"
         tally = self._tally
         get, encode, convert = self._get, self._encode, self._convert
+        keys = self._keys
+        # All columns present (taps write null rather than leave a key out): one C call.
+        pick = itemgetter(*keys) if keys is not None and len(keys) > 1 else None
         escape = escape_formulas if self._escape else None
         mandatory = self._mandatory
         write_row = sink.write_row
@@ -201,11 +216,17 @@ class StreamWriter:
             if mandatory is not None and (missing := self._missing(record)):
                 tally.skip(segment_id, segment.segment_name, skip_missing(missing))
                 return
-            values = get(record)
+            if pick is None:
+                values = get(record)
+            else:
+                try:
+                    values = list(pick(record))
+                except KeyError:  # a column absent from the record: None
+                    values = list(map(record.get, keys))  # type: ignore[arg-type]  # set with pick
             if escape is not None:
                 values = escape(values)
-            for i in convert:
-                values[i] = to_text(values[i])
+            if convert:
+                fill_texts(values, convert)
             write_row(segment_id, encode(values))
 
         return write_flat
@@ -242,6 +263,11 @@ class StreamWriter:
         # A fanned-out record's columns are the same for each of its members but the
         # segment's own: read them once, then fill in each member's.
         base = self._get(record) if self._fan_out else None
+        ready = base is not None and self._text_fields  # base: the record's field texts
+        if ready:
+            if self._escape:
+                base = escape_formulas(base)  # type: ignore[arg-type]  # set with ready
+            fill_texts(base, self._base_convert)  # type: ignore[arg-type]
         for member in members:
             segment = member.segment
             if not keeps(mode, member.status):
@@ -260,20 +286,21 @@ class StreamWriter:
                 values = self._get(row)
             else:
                 values = base.copy()
-                member_values = (
+                member_values = [
                     segment.segment_id,
                     segment.segment_name,
                     member.status,
                     member.qualified_at,
-                )
+                ]
+                if ready and self._escape:
+                    member_values = escape_formulas(member_values)
                 for index, which in self._segment_columns:
                     values[index] = member_values[which]
-            if self._escape:
+            if self._escape and not ready:
                 values = escape_formulas(values)
             texts = values if self._text_fields else list(values)
             if self._texts:
-                for i in self._convert:
-                    texts[i] = to_text(texts[i])
+                fill_texts(texts, self._member_convert if ready else self._convert)
             line = self._encode(texts if self._text_fields else values)
             if self._dedup_keys is None:
                 sink.write_row(segment.segment_id, line)

@@ -113,3 +113,57 @@ def test_the_reader_hands_a_fast_streams_records_to_it() -> None:
     assert sum(counted) + fast.pending == 3
     assert (pace.started, pace.stopped) == (1, 1)
     assert reader.line_number == 4
+
+
+NUMBERS = {
+    "properties": {
+        "segment_id": {"type": "string"},
+        "amount": {"type": ["number", "null"]},
+        "strict": {"type": "number"},
+        "either": {"type": ["number", "boolean"]},
+    }
+}
+
+
+def decoded(line: bytes) -> dict[str, Any]:
+    written: list[dict[str, Any]] = []
+    RecordDecoder("members", NUMBERS).compile(written.append)(line)
+    return written[0]
+
+
+@pytest.mark.parametrize(
+    ("line", "amount"),
+    [
+        (b'{"segment_id": "s", "amount": 10.50}', "10.50"),
+        (b'{"segment_id": "s", "amount": -3}', "-3"),
+        (b'{"segment_id": "s", "amount": 1E+21}', "1E+21"),
+        (b'{"segment_id": "s", "amount": null}', "None"),
+        (b'{"segment_id": "s"}', "None"),  # absent: not required
+        (b'{"segment_id": "s", "strict": 0.0, "either": true}', "None"),
+    ],
+)
+def test_numbers_are_checked_and_keep_their_digits(line: bytes, amount: str) -> None:
+    record = decoded(line)
+    assert str(record.get("amount")) == amount
+
+
+NUMBER_NULL = "should be of type ['number', 'null']"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (b'{"segment_id": "s", "amount": "12"}', f"'amount' {NUMBER_NULL}, got string"),
+        (b'{"segment_id": "s", "amount": true}', f"'amount' {NUMBER_NULL}, got boolean"),
+        (b'{"segment_id": "s", "amount": {}}', f"'amount' {NUMBER_NULL}, got object"),
+        (b'{"segment_id": "s", "strict": null}', "'strict' should be of type number, got null"),
+        (
+            b'{"segment_id": "s", "amount": 1, "either": "x"}',
+            "'either' should be of type ['number', 'boolean'], got string",
+        ),
+    ],
+)
+def test_a_number_of_the_wrong_type_is_named(line: bytes, message: str) -> None:
+    with pytest.raises(InputError) as caught:
+        decoded(line)
+    assert str(caught.value) == f"stream 'members': field {message}"

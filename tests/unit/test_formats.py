@@ -269,6 +269,61 @@ def test_round_trip_random(dialect: CsvDialect) -> None:
     assert read_back(text, dialect) == rows
 
 
+def rule_of_each_field(dialect: CsvDialect, row: Sequence[str | None]) -> bytes:
+    """The module docstring's rules, applied field by field: the oracle of the fast paths."""
+    d, q, e = dialect.delimiter, dialect.quote, dialect.escape
+    fields = []
+    for v in row:
+        if v is None or v == "":
+            fields.append(dialect.null_value if v is None else dialect.empty_value)
+        elif q and (dialect.quote_all or any(c in v for c in (d, q, e, "\r", "\n"))):
+            fields.append(q + v.replace(e, e + e).replace(q, e + q) + q)
+        elif q:
+            fields.append(v)
+        else:
+            text = v
+            for c in (e, d, "\r", "\n"):
+                text = text.replace(c, e + c)
+            fields.append(text)
+    return (d.join(fields) + "\n").encode()
+
+
+@pytest.mark.parametrize("dialect", DIALECTS, ids=_dialect_id)
+@pytest.mark.parametrize("null_value", NULL_CHOICES)
+def test_exact_bytes_random_rows(dialect: CsvDialect, null_value: str) -> None:
+    """Rows with special characters in any fields, nulls and empties: the joined-line path
+    (several fields to quote, the first, the last, a null among them) writes each field as
+    the per-field rules do."""
+    dialect = CsvDialect(
+        delimiter=dialect.delimiter,
+        quote=dialect.quote,
+        escape=dialect.escape,
+        quote_all=dialect.quote_all,
+        null_value=null_value,
+    )
+    pieces = ["ab", "é😀", " ", "x" * 40, '"', "\\", "\n", "\r", "'", dialect.delimiter, "10.50"]
+    rng = random.Random(16)
+    encode = compile_row_encoder(dialect)
+    for _ in range(400):
+        row: list[str | None] = []
+        for _ in range(rng.randint(1, 19)):
+            kind = rng.random()
+            if kind < 0.2:
+                row.append(None)
+            elif kind < 0.25:
+                row.append("")
+            elif kind < 0.75:
+                row.append(rng.choice(["plain", "true", "2024-05-01T06:18:04Z", "10.50"]))
+            else:
+                row.append("".join(rng.choice(pieces) for _ in range(rng.randint(1, 5))))
+        assert encode(row) == rule_of_each_field(dialect, row), row
+
+
+def test_joined_line_quotes_only_the_fields_that_need_it() -> None:
+    row = ['{"a":1}', "plain", None, 'two\nlines "x"', "10.50", "end\\"]
+    assert fmt(DEFAULT, row) == ('"{\\"a\\":1}"\tplain\t\t"two\nlines \\"x\\""\t10.50\t"end\\\\"\n')
+
+
 @pytest.mark.parametrize("dialect", DIALECTS, ids=_dialect_id)
 def test_reader_kwargs(dialect: CsvDialect) -> None:
     kwargs = dialect.reader_kwargs()

@@ -10,7 +10,7 @@ import pytest
 
 from target_adobe_s3.formats.csv import compile_row_encoder
 from target_adobe_s3.formats.dialect import CsvDialect
-from target_adobe_s3.rows.values import to_text
+from target_adobe_s3.rows.values import fill_texts, to_text
 
 
 class Colour(Enum):
@@ -105,3 +105,17 @@ def test_to_text_then_format() -> None:
     record = [Decimal("1.50"), {"a": [1, "x,y"]}, None, True, "", "naïve"]
     line = encode([to_text(value) for value in record]).decode()
     assert line == '1.50,"{\\"a\\":[1,\\"x,y\\"]}",,true,,naïve\n'
+
+
+def test_fill_texts_is_to_text_of_each_value_it_is_told() -> None:
+    """The row's one-call conversion: each listed value as to_text writes it, others kept."""
+    huge = 10**5000  # past int.__repr__'s digit limit: written through Decimal
+    values = [True, False, 0, -42, huge, 1.5, 1e20, Decimal("10.50"), Decimal("1E+3"), None,
+              "text", Text("sub"), Level.HIGH, {"a": [1, None]}, ["x"], ("a", 1),
+              date(2024, 5, 1), Colour.RED, 7]  # fmt: skip
+    row = list(values)
+    fill_texts(row, range(len(values) - 1))
+    assert row[:-1] == [to_text(v) for v in values[:-1]]
+    assert row[4] == "1" + "0" * 5000
+    assert row[7] == "10.50"
+    assert row[-1] == 7  # not listed: left as it is

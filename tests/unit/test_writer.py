@@ -122,3 +122,49 @@ def test_dedup_rows_go_to_the_dedup_store_with_their_texts() -> None:
     write.write(RECORDS[0])
     assert sink.rows == {}
     assert sink.deduped == [("s1", ("a@x.com",), None, ("a@x.com", "1"), b"a@x.com,1\n")]
+
+
+def test_flat_rows_of_records_that_leave_columns_out_write_them_empty() -> None:
+    """Columns are read in one call when every one is present; a record without one still
+    writes it as null (an empty field), typed values as their text."""
+    sink, tally = Sink(), Tally()
+    settings = RowSettings(fields=(("email", None), ("n", "N"), ("segment_status", None)))
+    w = writer(settings, sink, tally)
+    w.write({"segment_id": "s1", "segment_status": "realized", "email": "a@x", "n": 10})
+    w.write({"segment_id": "s1", "email": "b@x"})
+    w.write({"segment_id": "s1", "segment_status": None, "n": 12345678901234567890})
+    w.write({"segment_id": "s1", "segment_status": "existing", "email": None, "n": None})
+    assert sink.rows["s1"] == [
+        b"a@x,10,realized\n",
+        b"b@x,,\n",
+        b",12345678901234567890,\n",
+        b",,existing\n",
+    ]
+
+
+def test_fanned_out_rows_convert_the_record_once_and_each_member_segment() -> None:
+    """A record's typed values are field texts in every one of its rows; with the formula
+    escape on, a text formula is escaped but a negative number is not, in the record's
+    columns and in the member's segment columns alike."""
+    schema = {
+        "properties": {
+            "email": {"type": ["string", "null"]},
+            "n": {"type": ["integer", "null"]},
+            "vip": {"type": ["boolean", "null"]},
+            "segmentMembership": {"type": ["object", "null"]},
+        }
+    }
+    fields = (("email", None), ("n", None), ("vip", None), ("segment_id", None),
+              ("segment_name", None), ("segment_status", None))  # fmt: skip
+    sink = Sink()
+    settings = RowSettings(fields=fields, formula_escape=True, segment_names={"s2": "=Two"})
+    w = StreamWriter("m", schema, settings=settings, sink=sink,
+                     file_format=CsvFormat(CsvDialect(delimiter=",")), tally=Tally(),
+                     progress=lambda _: None, typed=True)  # fmt: skip
+    ups = {"s1": {"status": "realized"}, "s2": {"status": "existing"}, "-3": {"status": "x"}}
+    w.write({"email": "=cmd", "n": -5, "vip": True, "segmentMembership": {"ups": ups}})
+    assert sink.rows == {
+        "s1": [b"'=cmd,-5,true,s1,s1,realized\n"],
+        "s2": [b"'=cmd,-5,true,s2,'=Two,existing\n"],
+        "-3": [b"'=cmd,-5,true,'-3,'-3,x\n"],
+    }
