@@ -119,12 +119,13 @@ def run_target(bench: Bench, config: Path, stream: Path, meta: dict[str, Any]) -
 def measure(bench: Bench, segments: int, records: int, rounds: int, name: str) -> dict[str, Any]:
     """Rounds of the target and the reference on one input; medians and the peak."""
     stream, meta = cached(bench.workdir, records, segments=segments, shape="flat", duplicates=0.0)
-    config = bench.config(Case(f"streaming-{segments}", ""), f"streaming-{segments}")
+    case = Case(f"streaming-{segments}", "", segments=segments)
+    config = bench.config(case, "strings")
     runs, reference = [], []
     for number in range(rounds):
         log(f"{name}: {segments} segment(s), {records} records, round {number + 1}")
         runs.append(run_target(bench, config, stream, meta))
-        reference.append(bench.run_reference(stream, meta).seconds)
+        reference.append(bench.run_reference(stream, meta, case, "strings").seconds)
     seconds = statistics.median(r["seconds"] for r in runs)
     return {
         "source": name,
