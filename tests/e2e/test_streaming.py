@@ -74,6 +74,14 @@ def send(stdin: IO[bytes] | None, messages: list[dict]) -> None:
     stdin.flush()
 
 
+def end_input(process: subprocess.Popen[bytes], tmp_path: Path) -> None:
+    """Send the STATE, close the pipe, and wait for the run to succeed."""
+    send(process.stdin, [state_message(STATE)])
+    assert process.stdin is not None
+    process.stdin.close()
+    assert process.wait(120) == 0, (tmp_path / "stderr").read_text()
+
+
 def parts_of(s3: Any, bucket: str, key: str) -> list[int]:
     """Sizes of the parts S3 holds for the key's open multipart upload (none: [])."""
     uploads = [u for u in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])]
@@ -101,10 +109,7 @@ def test_parts_go_up_while_input_is_open_and_nothing_is_complete_before_its_end(
         assert parts_of(s3, bucket, BIG_KEY) == [PART_SIZE, PART_SIZE]
         assert process.poll() is None  # still reading input
         assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0  # nothing complete yet
-        send(process.stdin, [state_message(STATE)])
-        assert process.stdin is not None
-        process.stdin.close()
-        assert process.wait(120) == 0, (tmp_path / "stderr").read_text()
+        end_input(process, tmp_path)
     assert (tmp_path / "stdout").read_text().splitlines() == [json.dumps(STATE)]
     found = objects(s3, bucket)
     assert sorted(found) == [SMALL_KEY, BIG_KEY]
@@ -137,10 +142,7 @@ def test_temp_disk_holds_about_one_part_while_a_large_encrypted_file_streams(
             if path.is_file():
                 data = path.read_bytes()
                 assert not any(text in data for text in plaintext), path
-        send(process.stdin, [state_message(STATE)])
-        assert process.stdin is not None
-        process.stdin.close()
-        assert process.wait(120) == 0, (tmp_path / "stderr").read_text()
+        end_input(process, tmp_path)
     found = objects(s3, bucket)
     assert list(found) == [key]
     result = gpg_keys.decrypt(found[key])
@@ -187,10 +189,7 @@ def test_an_encrypted_parquet_file_streams_its_row_groups_as_parts_during_input(
         wait_until(lambda: len(parts_of(s3, bucket, key)) >= 2, "two parts of b uploaded")
         assert process.poll() is None  # still reading input
         assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
-        send(process.stdin, [state_message(STATE)])
-        assert process.stdin is not None
-        process.stdin.close()
-        assert process.wait(120) == 0, (tmp_path / "stderr").read_text()
+        end_input(process, tmp_path)
     assert (tmp_path / "stdout").read_text().splitlines() == [json.dumps(STATE)]
     found = objects(s3, bucket)
     assert list(found) == [key]
