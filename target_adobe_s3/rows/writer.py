@@ -174,13 +174,14 @@ class StreamWriter:
         self._known: set[str] = set()
         self.progress = progress
         """Count records read (the caller counts, in batches on the fast path)."""
-        if route is not None and self._dedup_keys is None and self._text_fields:
+        if route is not None and self._text_fields:
             self.write = self._flat_writer(route)  # type: ignore[method-assign]
 
     def _flat_writer(self, route: Callable[[Mapping[str, Any]], Segment]) -> Callable[..., None]:
-        """`write` for the common case: one segment per record, text rows, no dedup.
+        """`write` for the common case: one segment per record, text rows, dedup or not.
 
-        Equal in output to the general `write`, with the per-row work cut to lookups.
+        Equal in output to the general `write` (the same rows, dedup keys, times and
+        compare texts), with the per-row work cut to lookups.
         """
         sink, settings = self._sink, self._settings
         id_field, status_field = settings.segment_id_field, settings.segment_status_field
@@ -193,6 +194,8 @@ class StreamWriter:
         escape = escape_formulas if self._escape else None
         mandatory = self._mandatory
         write_row = sink.write_row
+        dedup_keys, dedup_row = self._dedup_keys, sink.dedup_row
+        time_field = settings.qualification_time_field
         known: dict[str, Segment] = {}
 
         def write_flat(record: Mapping[str, Any]) -> None:
@@ -227,7 +230,13 @@ class StreamWriter:
                 values = escape(values)
             if convert:
                 fill_texts(values, convert)
-            write_row(segment_id, encode(values))
+            if dedup_keys is None:
+                write_row(segment_id, encode(values))
+                return
+            line = encode(values)
+            key = tuple([v if type(v) is str else to_text(v) or "" for v in dedup_keys(record)])
+            compare = tuple([text or "" for text in values])
+            dedup_row(segment_id, key, record.get(time_field), compare, line)
 
         return write_flat
 
