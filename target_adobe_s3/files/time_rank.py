@@ -23,11 +23,14 @@ _ISO = re.compile(
     r"\s*(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?)?"
 )
 
-# The common form, "YYYY-MM-DDThh:mm:ss" with an optional Z, ASCII digits only: every text
-# it matches, _ISO matches with the same fields (no blanks to strip, no fraction, UTC).
-_PLAIN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}[Zz]?")
-_DAYS: dict[str, int] = {}  # date text -> days since the epoch, for _parse_plain
-_DAYS_KEPT = 4096
+# The common form, "YYYY-MM-DDThh:mm:ss" with an optional Z, ASCII digits, a valid clock:
+# every text it matches, _ISO matches with the same fields (no blanks to strip, no fraction,
+# UTC), and datetime.fromisoformat reads it as _parse_iso does.
+_PLAIN = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9][Zz]?"
+)
+_EPOCH = datetime(1970, 1, 1)
+_SECOND = timedelta(seconds=1)
 
 
 def time_rank(value: object) -> tuple[int, int]:
@@ -43,9 +46,11 @@ def time_rank(value: object) -> tuple[int, int]:
       times tie with each other, so the compare texts decide between them.
     """
     ns: int | None
-    if type(value) is str and _PLAIN.fullmatch(value):
-        ns = _parse_plain(value)
-        return (UNPARSABLE, 0) if ns is None else (PARSED, ns)
+    if type(value) is str and _PLAIN.fullmatch(value):  # what _parse_iso would say, faster
+        try:
+            return PARSED, (datetime.fromisoformat(value[:19]) - _EPOCH) // _SECOND * _NS
+        except ValueError:  # no such day
+            return UNPARSABLE, 0
     if value is None or (isinstance(value, str) and not value.strip()):
         return MISSING, 0
     if isinstance(value, str):
@@ -65,27 +70,6 @@ def time_rank(value: object) -> tuple[int, int]:
     if ns is None or not -_INT64 <= ns // _NS < _INT64:
         return UNPARSABLE, 0
     return PARSED, ns
-
-
-def _parse_plain(text: str) -> int | None:
-    """`_parse_iso` for the common form `_PLAIN` matched: whole seconds, UTC.
-
-    The day of each date text is kept (a qualification time's dates repeat), so a time
-    costs three slices; the result is `_parse_iso`'s.
-    """
-    day = _DAYS.get(text[:10])
-    if day is None:
-        try:
-            day = date(int(text[:4]), int(text[5:7]), int(text[8:10])).toordinal() - _EPOCH_DAY
-        except ValueError:
-            return None
-        if len(_DAYS) >= _DAYS_KEPT:
-            _DAYS.clear()
-        _DAYS[text[:10]] = day
-    h, mi, s = int(text[11:13]), int(text[14:16]), int(text[17:19])
-    if h > 23 or mi > 59 or s > 59:
-        return None
-    return (day * 86_400 + h * 3600 + mi * 60 + s) * _NS
 
 
 def _parse_iso(text: str) -> int | None:
