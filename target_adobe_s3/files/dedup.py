@@ -114,7 +114,8 @@ class DedupSet:
         payload: bytes,
     ) -> None:
         """Offer one row of a segment (see `time_rank` for the accepted times)."""
-        self._check_open()
+        if self._closed:  # _check_open, inlined on the per-row path
+            raise ValueError("the dedup set is closed")
         segment = self._segments.get(segment_id)
         if segment is None:
             segment = self._segments[segment_id] = _Segment()
