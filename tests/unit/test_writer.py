@@ -204,3 +204,55 @@ def test_fanned_out_rows_convert_the_record_once_and_each_member_segment() -> No
         "s2": [b"'=cmd,-5,true,s2,'=Two,existing\n"],
         "-3": [b"'=cmd,-5,true,'-3,'-3,x\n"],
     }
+
+
+def test_fanned_out_rows_are_those_of_the_general_path() -> None:
+    """Membership maps into CSV take their own writer: the same rows, registrations and
+    skips as the general `write`, exited members left out, typed times as text."""
+    schema = {
+        "properties": {
+            "email": {"type": ["string", "null"]},
+            "n": {"type": ["integer", "null"]},
+            "segmentMembership": {"type": ["object", "null"]},
+        }
+    }
+    fields = (("email", None), ("segment_id", None), ("n", None),
+              ("last_qualification_time", "T"), ("segment_status", None))  # fmt: skip
+    settings = RowSettings(fields=fields, formula_escape=True)
+    records: list[dict[str, Any]] = [
+        {"email": "a@x", "n": 1, "segmentMembership": {"ups": {
+            "s1": {"status": "realized", "lastQualificationTime": "2024-01-02T03:04:05Z"},
+            "s2": {"status": "Exited"},
+            "=s3": {"status": "existing", "lastQualificationTime": 1700000000},
+        }}},
+        {"email": "=b", "n": None, "segmentMembership": None},
+        {"email": None, "n": 2, "segmentMembership": {"ups": {"s1": None}, "other": None}},
+    ]  # fmt: skip
+    sinks, tallies = (Sink(), Sink()), (Tally(), Tally())
+    writers = [
+        StreamWriter(
+            "m",
+            schema,
+            settings=settings,
+            sink=sink,
+            tally=tally,
+            file_format=CsvFormat(CsvDialect(delimiter=",")),
+            progress=lambda _: None,
+            typed=True,
+        )
+        for sink, tally in zip(sinks, tallies, strict=True)
+    ]
+    assert "write" in vars(writers[0])  # the fanned-out writer, not the class's
+    for record in records:
+        writers[0].write(record)
+        StreamWriter.write(writers[1], record)
+    fast, general = sinks
+    assert fast.rows == {
+        "s1": [b"a@x,s1,1,2024-01-02T03:04:05Z,realized\n", b",s1,2,,\n"],
+        "=s3": [b"a@x,'=s3,1,1700000000,existing\n"],
+    }
+    assert fast.rows == general.rows
+    assert fast.registered == general.registered
+    assert dict(tallies[0].segments["s2"].skipped) == {SKIP_EXITED: 1}
+    assert tallies[0].segments == tallies[1].segments
+    assert tallies[0].without_membership == tallies[1].without_membership == 1
