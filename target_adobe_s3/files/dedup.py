@@ -4,7 +4,8 @@ The rule, in order (see `time_rank.time_rank` for how times compare):
 
 1. the latest qualification time wins; a missing time loses to any other, and a present
    but unparsable one loses to every parsable time;
-2. on a tie, the row whose compare texts (a tuple of str) are lexicographically first;
+2. on a tie, the row whose compare texts (a tuple of str) are lexicographically first
+   (held as one str that orders the same way: `compare_text`);
 3. then the payload bytes that sort first, so the result never depends on input order.
 
 Winners come out ordered by key (tuples of str, by code point). Per segment a dict
@@ -38,9 +39,22 @@ TEXT_OVERHEAD = 50
 
 def entry_bytes(key: Key, pref: Pref) -> int:
     """Approximate memory held by one in-memory entry."""
-    texts = len(key) + len(pref[2])
-    size = sum(map(len, key)) + sum(map(len, pref[2])) + len(pref[3])
-    return ENTRY_OVERHEAD + TEXT_OVERHEAD * texts + size
+    size = sum(map(len, key)) + len(pref[2]) + len(pref[3])
+    return ENTRY_OVERHEAD + TEXT_OVERHEAD * (len(key) + 1) + size
+
+
+def compare_text(texts: tuple[str, ...]) -> str:
+    """One str that orders as the tuple of texts does (code points, element by element).
+
+    Each text ends with NUL NUL and a NUL inside a text is written NUL SOH, so a text that
+    ends sorts before any longer one, and a shorter tuple before a longer one it begins.
+    One str instead of a tuple of them holds a row in a fraction of the memory, compares
+    in one call, and spills as one field.
+    """
+    joined = "\x00\x00".join((*texts, ""))
+    if joined.count("\x00") != 2 * len(texts):  # a text holds a NUL
+        joined = "\x00\x00".join((*(text.replace("\x00", "\x00\x01") for text in texts), ""))
+    return joined
 
 
 def best_per_key(entries: Iterable[Entry]) -> Iterator[Entry]:
@@ -100,14 +114,15 @@ class DedupSet:
         payload: bytes,
     ) -> None:
         """Offer one row of a segment (see `time_rank` for the accepted times)."""
-        self._check_open()
+        if self._closed:  # _check_open, inlined on the per-row path
+            raise ValueError("the dedup set is closed")
         segment = self._segments.get(segment_id)
         if segment is None:
             segment = self._segments[segment_id] = _Segment()
         elif segment.busy or segment.distinct is not None:
             raise ValueError(f"segment {segment_id!r} is being or was already read")
         time_class, ns = time_rank(time)
-        pref: Pref = (-time_class, -ns, tuple(compare), bytes(payload))
+        pref: Pref = (-time_class, -ns, compare_text(tuple(compare)), bytes(payload))
         key = tuple(key)
         segment.added += 1
         old = segment.best.get(key)

@@ -7,7 +7,7 @@ nonces and checks the block and entry counts kept in memory, so a truncated, reo
 altered run is an error, never silently different output.
 
 A body is one MessagePack array of entries, each `[key texts, time class, seconds,
-nanoseconds, compare texts, payload]` (encoded and decoded in C: per-field packing in
+nanoseconds, compare text, payload]` (encoded and decoded in C: per-field packing in
 Python made spilling the dedup's main cost).
 """
 
@@ -29,8 +29,8 @@ from target_adobe_s3.errors import TargetError
 
 Key = tuple[str, ...]
 # What decides between rows of one key, smallest first: (-time class, -time in ns, compare
-# texts, payload). Ordering these tuples is the whole dedup rule.
-Pref = tuple[int, int, tuple[str, ...], bytes]
+# texts as one str that orders as their tuple, payload). Ordering these is the dedup rule.
+Pref = tuple[int, int, str, bytes]
 Entry = tuple[Key, Pref]
 
 _LEN = struct.Struct(">I")
@@ -79,7 +79,7 @@ class Run:
         self.path.unlink(missing_ok=True)
 
 
-_Wire = tuple[Key, int, int, int, tuple[str, ...], bytes]
+_Wire = tuple[Key, int, int, int, str, bytes]
 _ENCODE = msgspec.msgpack.Encoder().encode
 _DECODE = msgspec.msgpack.Decoder(list[_Wire]).decode
 

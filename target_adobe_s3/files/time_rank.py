@@ -23,6 +23,15 @@ _ISO = re.compile(
     r"\s*(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?)?"
 )
 
+# The common form, "YYYY-MM-DDThh:mm:ss" with an optional Z, ASCII digits, a valid clock:
+# every text it matches, _ISO matches with the same fields (no blanks to strip, no fraction,
+# UTC), and datetime.fromisoformat reads it as _parse_iso does.
+_PLAIN = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9][Zz]?"
+)
+_EPOCH = datetime(1970, 1, 1)
+_SECOND = timedelta(seconds=1)
+
 
 def time_rank(value: object) -> tuple[int, int]:
     """Rank a raw qualification time as (class, nanoseconds since the epoch, UTC).
@@ -37,6 +46,11 @@ def time_rank(value: object) -> tuple[int, int]:
       times tie with each other, so the compare texts decide between them.
     """
     ns: int | None
+    if type(value) is str and _PLAIN.fullmatch(value):  # what _parse_iso would say, faster
+        try:
+            return PARSED, (datetime.fromisoformat(value[:19]) - _EPOCH) // _SECOND * _NS
+        except ValueError:  # no such day
+            return UNPARSABLE, 0
     if value is None or (isinstance(value, str) and not value.strip()):
         return MISSING, 0
     if isinstance(value, str):

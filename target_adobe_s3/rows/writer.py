@@ -174,13 +174,16 @@ class StreamWriter:
         self._known: set[str] = set()
         self.progress = progress
         """Count records read (the caller counts, in batches on the fast path)."""
-        if route is not None and self._dedup_keys is None and self._text_fields:
+        if route is not None and self._text_fields:
             self.write = self._flat_writer(route)  # type: ignore[method-assign]
+        elif self._fan_out and self._text_fields and not self._needs_row:
+            self.write = self._fanned_writer()  # type: ignore[method-assign]
 
     def _flat_writer(self, route: Callable[[Mapping[str, Any]], Segment]) -> Callable[..., None]:
-        """`write` for the common case: one segment per record, text rows, no dedup.
+        """`write` for the common case: one segment per record, text rows, dedup or not.
 
-        Equal in output to the general `write`, with the per-row work cut to lookups.
+        Equal in output to the general `write` (the same rows, dedup keys, times and
+        compare texts), with the per-row work cut to lookups.
         """
         sink, settings = self._sink, self._settings
         id_field, status_field = settings.segment_id_field, settings.segment_status_field
@@ -193,6 +196,8 @@ class StreamWriter:
         escape = escape_formulas if self._escape else None
         mandatory = self._mandatory
         write_row = sink.write_row
+        dedup_keys, dedup_row = self._dedup_keys, sink.dedup_row
+        time_field = settings.qualification_time_field
         known: dict[str, Segment] = {}
 
         def write_flat(record: Mapping[str, Any]) -> None:
@@ -227,9 +232,58 @@ class StreamWriter:
                 values = escape(values)
             if convert:
                 fill_texts(values, convert)
-            write_row(segment_id, encode(values))
+            if dedup_keys is None:
+                write_row(segment_id, encode(values))
+                return
+            line = encode(values)
+            key = tuple([v if type(v) is str else to_text(v) or "" for v in dedup_keys(record)])
+            compare = tuple([text or "" for text in values])
+            dedup_row(segment_id, key, record.get(time_field), compare, line)
 
         return write_flat
+
+    def _fanned_writer(self) -> Callable[..., None]:
+        """`write` for membership maps into text rows, no mandatory fields or dedup keys.
+
+        Equal in output to the general `write`: the record's columns converted once, each
+        member's segment columns filled in, with the per-row work cut to locals.
+        """
+        sink, tally, members_of = self._sink, self._tally, self._members
+        full = self._settings.export_mode == "full"
+        get, encode, write_row = self._get, self._encode, sink.write_row
+        base_convert, member_convert = self._base_convert, self._member_convert
+        segment_columns = self._segment_columns
+        escape = escape_formulas if self._escape else None
+        known = self._known
+
+        def write_fanned(record: Mapping[str, Any]) -> None:
+            members = members_of(record)
+            if not members:
+                tally.without_membership += 1
+                return
+            base = get(record)
+            if escape is not None:
+                base = escape(base)
+            fill_texts(base, base_convert)
+            for segment, status, qualified_at in members:
+                segment_id = segment.segment_id
+                if full and status is not None and status.lower() == EXITED:
+                    tally.skip(segment_id, segment.segment_name, SKIP_EXITED)
+                    continue
+                if segment_id not in known:
+                    sink.register(segment_id, segment.segment_name, self.stream_name, self.header)
+                    known.add(segment_id)
+                values = base.copy()
+                member_values = [segment_id, segment.segment_name, status, qualified_at]
+                if escape is not None:
+                    member_values = escape(member_values)
+                for index, which in segment_columns:
+                    values[index] = member_values[which]
+                if member_convert:
+                    fill_texts(values, member_convert)
+                write_row(segment_id, encode(values))
+
+        return write_fanned
 
     def _overlay(self, record: Mapping[str, Any], member: Member) -> Mapping[str, Any]:
         """The record as one fanned-out row sees it: the member's segment fields added."""

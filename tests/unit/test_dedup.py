@@ -90,6 +90,34 @@ def test_unparsable_time_ranks_between_parsable_and_missing(tmp_path: Path, orde
     assert winners_of(rows[::order], tmp_path) == [b"bad-a"]  # all unparsable times tie
 
 
+@pytest.mark.parametrize("order", [1, -1])
+def test_compare_texts_holding_nuls_still_order_as_tuples(tmp_path: Path, order: int) -> None:
+    rows: list[Row] = [
+        ("s", ("k",), None, ("a\x00", "z"), b"nul"),
+        ("s", ("k",), None, ("a", "b"), b"short"),
+        ("t", ("k",), None, ("a\x00\x01",), b"nul-soh"),
+        ("t", ("k",), None, ("a\x00", "\x00"), b"nul-nul"),
+        ("u", ("k",), None, ("",), b"one-empty"),
+        ("u", ("k",), None, (), b"none"),
+    ]
+    out = run_all(rows[::order], tmp_path)
+    assert out == {"s": [b"short"], "t": [b"nul-nul"], "u": [b"none"]}
+
+
+def test_compare_text_orders_and_equals_as_the_tuple_does() -> None:
+    rng = random.Random(5)
+    alphabet = ["", "\x00", "\x01", "a", "b", "é", "\U0001f600", "\x00\x00", "a\x00"]
+    tuples = {
+        tuple("".join(rng.choices(alphabet, k=rng.randrange(3))) for _ in range(rng.randrange(4)))
+        for _ in range(600)
+    }
+    by_tuple = sorted(tuples)
+    assert sorted(tuples, key=dedup.compare_text) == by_tuple
+    assert len({dedup.compare_text(t) for t in tuples}) == len(tuples)
+    assert dedup.compare_text(("a", "b")) == "a\x00\x00b\x00\x00"
+    assert dedup.compare_text(()) == ""
+
+
 def test_equal_time_and_compare_falls_back_to_payload(tmp_path: Path) -> None:
     rows = [row("k", None, "a", "y"), row("k", None, "a", "x"), row("k", None, "a", "z")]
     assert winners_of(rows, tmp_path) == [b"x"]

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from target_adobe_s3.files.time_rank import MISSING, PARSED, UNPARSABLE, time_rank
+from target_adobe_s3.files.time_rank import MISSING, PARSED, UNPARSABLE, _parse_iso, time_rank
 
 NS = 1_000_000_000
 T0 = 1_714_544_284  # 2024-05-01T06:18:04Z
@@ -73,3 +73,41 @@ def test_time_rank_unparsable(value: object) -> None:
 
 def test_time_rank_missing() -> None:
     assert time_rank(None) == time_rank("") == time_rank(" \t") == (MISSING, 0)
+
+
+PLAIN_FORM = [
+    "2024-05-01T06:18:04Z",
+    "2024-05-01t06:18:04z",
+    "2024-05-01 06:18:04",
+    "1970-01-01T00:00:00Z",
+    "1969-12-31T23:59:59Z",
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59Z",
+    "2024-02-29T12:00:00Z",
+    "2023-02-29T12:00:00Z",  # no such day
+    "0000-01-01T00:00:00Z",  # no year 0
+    "2024-13-01T00:00:00Z",
+    "2024-05-01T24:00:00Z",
+    "2024-05-01T23:60:00Z",
+    "2024-05-01T23:59:60Z",
+    "2024-05-01T06:18:04",
+]
+
+
+@pytest.mark.parametrize("text", PLAIN_FORM)
+def test_the_common_form_ranks_as_the_general_parser_does(text: str) -> None:
+    """Whole-second UTC texts take a shortcut; its rank is the full ISO parser's."""
+    ns = _parse_iso(text)
+    assert time_rank(text) == ((UNPARSABLE, 0) if ns is None else (PARSED, ns))
+    assert time_rank(text) == time_rank(f" {text} ")  # padded: the general path
+
+
+def test_the_common_form_keeps_exact_instants() -> None:
+    assert time_rank("2024-05-01T06:18:04Z") == (PARSED, T0 * NS)
+    assert time_rank("1969-12-31T23:59:59Z") == (PARSED, -NS)
+    assert time_rank("2024-05-0１T06:18:04Z") == time_rank(" 2024-05-0１T06:18:04Z")  # noqa: RUF001
+    for day in range(1, 29):
+        text = f"2024-02-{day:02d}T01:02:03Z"
+        expected = (PARSED, _parse_iso(text))
+        assert time_rank(text) == expected
+        assert time_rank(text) == expected

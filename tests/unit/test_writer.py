@@ -18,6 +18,7 @@ SCHEMA = {
         "segment_status": {"type": ["string", "null"]},
         "email": {"type": ["string", "null"]},
         "n": {"type": ["integer", "null"]},
+        "last_qualification_time": {"type": ["string", "integer", "null"]},
     }
 }
 
@@ -124,6 +125,41 @@ def test_dedup_rows_go_to_the_dedup_store_with_their_texts() -> None:
     assert sink.deduped == [("s1", ("a@x.com",), None, ("a@x.com", "1"), b"a@x.com,1\n")]
 
 
+def test_flat_dedup_rows_are_those_of_the_general_path() -> None:
+    """Flat records with dedup keys take the one-segment path: the same keys (typed values
+    as text, null as empty), times, compare texts and lines as the general `write`."""
+    settings = RowSettings(
+        fields=(("email", None), ("n", "N"), ("last_qualification_time", "T")),
+        dedup_keys=("n", "email"),
+        mandatory_fields=("n",),
+        formula_escape=True,
+    )
+    records = [
+        {"segment_id": "s1", "email": "a@x", "n": 1, "last_qualification_time": "2024-01-02"},
+        {"segment_id": "s1", "email": None, "n": 2, "last_qualification_time": 1700000000},
+        {"segment_id": "s2", "email": "=b", "n": 3, "segment_status": "Exited"},
+        {"segment_id": "s2", "email": "c@x", "n": None},
+        {"segment_id": "s2", "email": "=c", "n": 4, "segment_status": "realized"},
+    ]
+    fast, general = Sink(), Sink()
+    fast_tally, general_tally = Tally(), Tally()
+    fast_writer = writer(settings, fast, fast_tally)
+    general_writer = writer(settings, general, general_tally)
+    for record in records:
+        fast_writer.write(record)
+        StreamWriter.write(general_writer, record)  # the class's write: the general path
+    assert fast.deduped == [
+        ("s1", ("1", "a@x"), "2024-01-02", ("a@x", "1", "2024-01-02"), b"a@x,1,2024-01-02\n"),
+        ("s1", ("2", ""), 1700000000, ("", "2", "1700000000"), b",2,1700000000\n"),
+        ("s2", ("4", "=c"), None, ("'=c", "4", ""), b"'=c,4,\n"),
+    ]
+    assert fast.deduped == general.deduped
+    assert fast.registered == general.registered
+    assert fast.rows == general.rows == {}
+    assert dict(fast_tally.segments["s2"].skipped) == {SKIP_EXITED: 1, skip_missing("n"): 1}
+    assert fast_tally.segments == general_tally.segments
+
+
 def test_flat_rows_of_records_that_leave_columns_out_write_them_empty() -> None:
     """Columns are read in one call when every one is present; a record without one still
     writes it as null (an empty field), typed values as their text."""
@@ -168,3 +204,55 @@ def test_fanned_out_rows_convert_the_record_once_and_each_member_segment() -> No
         "s2": [b"'=cmd,-5,true,s2,'=Two,existing\n"],
         "-3": [b"'=cmd,-5,true,'-3,'-3,x\n"],
     }
+
+
+def test_fanned_out_rows_are_those_of_the_general_path() -> None:
+    """Membership maps into CSV take their own writer: the same rows, registrations and
+    skips as the general `write`, exited members left out, typed times as text."""
+    schema = {
+        "properties": {
+            "email": {"type": ["string", "null"]},
+            "n": {"type": ["integer", "null"]},
+            "segmentMembership": {"type": ["object", "null"]},
+        }
+    }
+    fields = (("email", None), ("segment_id", None), ("n", None),
+              ("last_qualification_time", "T"), ("segment_status", None))  # fmt: skip
+    settings = RowSettings(fields=fields, formula_escape=True)
+    records: list[dict[str, Any]] = [
+        {"email": "a@x", "n": 1, "segmentMembership": {"ups": {
+            "s1": {"status": "realized", "lastQualificationTime": "2024-01-02T03:04:05Z"},
+            "s2": {"status": "Exited"},
+            "=s3": {"status": "existing", "lastQualificationTime": 1700000000},
+        }}},
+        {"email": "=b", "n": None, "segmentMembership": None},
+        {"email": None, "n": 2, "segmentMembership": {"ups": {"s1": None}, "other": None}},
+    ]  # fmt: skip
+    sinks, tallies = (Sink(), Sink()), (Tally(), Tally())
+    writers = [
+        StreamWriter(
+            "m",
+            schema,
+            settings=settings,
+            sink=sink,
+            tally=tally,
+            file_format=CsvFormat(CsvDialect(delimiter=",")),
+            progress=lambda _: None,
+            typed=True,
+        )
+        for sink, tally in zip(sinks, tallies, strict=True)
+    ]
+    assert "write" in vars(writers[0])  # the fanned-out writer, not the class's
+    for record in records:
+        writers[0].write(record)
+        StreamWriter.write(writers[1], record)
+    fast, general = sinks
+    assert fast.rows == {
+        "s1": [b"a@x,s1,1,2024-01-02T03:04:05Z,realized\n", b",s1,2,,\n"],
+        "=s3": [b"a@x,'=s3,1,1700000000,existing\n"],
+    }
+    assert fast.rows == general.rows
+    assert fast.registered == general.registered
+    assert dict(tallies[0].segments["s2"].skipped) == {SKIP_EXITED: 1}
+    assert tallies[0].segments == tallies[1].segments
+    assert tallies[0].without_membership == tallies[1].without_membership == 1
