@@ -137,6 +137,16 @@ def segment_list(count: int, seed: int) -> list[tuple[str, str]]:
     return out
 
 
+def birth_date(year: int, doy: int) -> str:
+    """A valid calendar date from a day number (30-day months, February cut at the 28th).
+
+    The realistic shape declares `format: date`: Parquet stores it as a date and refuses
+    a February 29th or 30th that the plain formula would make.
+    """
+    month, day = doy // 30 + 1, doy % 30 + 1
+    return f"{year}-{month:02d}-{min(day, 28) if month == 2 else day:02d}"
+
+
 def segment_table(count: int, seed: int, size: int = 1 << 16) -> list[int]:
     """A lookup table of segment indexes with skewed (Zipf-like) sizes: a few large ones."""
     weights = [1 / (k + 1) ** 0.8 for k in range(count)]
@@ -181,7 +191,7 @@ class Identities:
             "city": city,
             "country": country,
             "postal_code": f"{g % 100_000:05d}",
-            "birth_date": f"{year}-{doy // 30 + 1:02d}-{doy % 30 + 1:02d}",
+            "birth_date": birth_date(year, doy),
             "loyalty_tier": tier,
             "crm_id": f"CRM{j:010d}",
         }
