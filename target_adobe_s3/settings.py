@@ -109,8 +109,8 @@ def _uses_fake(value: Any) -> bool:
     return False
 
 
-def faker_problem(config: Mapping[str, Any]) -> str | None:
-    """Why stream maps cannot use `fake` (faker is not installed), or None.
+def faker_problems(config: Mapping[str, Any]) -> list[str]:
+    """Why stream maps cannot use `fake` (faker is not installed): one line, or none.
 
     The SDK gives map expressions a `fake` only when it finds the faker package (its own
     `find_spec` test); without it every record would fail with "Failed to evaluate".
@@ -120,10 +120,10 @@ def faker_problem(config: Mapping[str, Any]) -> str | None:
     elif config.get("faker_config"):
         what = "faker_config: it configures `fake` for stream maps"
     else:
-        return None
+        return []
     if importlib.util.find_spec("faker") is not None:
-        return None
-    return f"{what}, which needs the faker package (not installed); install it: {FAKER_EXTRA}"
+        return []
+    return [f"{what}, which needs the faker package (not installed); install it: {FAKER_EXTRA}"]
 
 
 def format_problems(file_type: str, compression: str) -> list[str]:
@@ -310,7 +310,7 @@ class Settings:
         for setting in ("retry_max_attempts", "request_timeout"):
             whole(setting)
         concurrency = whole("upload_concurrency")
-        errors.extend(problem for problem in (faker_problem(config),) if problem)
+        errors.extend(faker_problems(config))
         s3 = s3_settings(config)
         errors.extend(auth_problems(s3))
         recipient = None

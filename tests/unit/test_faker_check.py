@@ -1,4 +1,4 @@
-"""`fake` in stream maps needs faker: settings.faker_problem, with faker present and absent."""
+"""`fake` in stream maps needs faker: settings.faker_problems, with faker present and absent."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from target_adobe_s3.settings import FAKER_EXTRA, Settings, faker_problem
+from target_adobe_s3.settings import FAKER_EXTRA, Settings, faker_problems
 
 USES_FAKE: list[dict[str, Any]] = [
     {"stream_maps": {"members": {"email": "fake.email()"}}},
@@ -33,8 +33,7 @@ def no_faker(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("no_faker")
 @pytest.mark.parametrize("config", USES_FAKE)
 def test_fake_without_faker_names_the_extra(config: dict[str, Any]) -> None:
-    problem = faker_problem(config)
-    assert problem is not None
+    (problem,) = faker_problems(config)
     assert problem.startswith("stream_maps: an expression uses `fake`")
     assert problem.endswith(f"install it: {FAKER_EXTRA}")
     assert "\n" not in problem
@@ -42,8 +41,7 @@ def test_fake_without_faker_names_the_extra(config: dict[str, Any]) -> None:
 
 @pytest.mark.usefixtures("no_faker")
 def test_faker_config_without_faker_names_the_extra() -> None:
-    problem = faker_problem({"faker_config": {"seed": 3}})
-    assert problem is not None
+    (problem,) = faker_problems({"faker_config": {"seed": 3}})
     assert problem.startswith("faker_config: ")
     assert problem.endswith(FAKER_EXTRA)
 
@@ -51,13 +49,13 @@ def test_faker_config_without_faker_names_the_extra() -> None:
 @pytest.mark.usefixtures("no_faker")
 @pytest.mark.parametrize("config", NO_FAKE)
 def test_maps_without_fake_need_no_faker(config: dict[str, Any]) -> None:
-    assert faker_problem(config) is None
+    assert faker_problems(config) == []
 
 
 @pytest.mark.parametrize("config", [*USES_FAKE, {"faker_config": {"seed": 3}}])
 def test_with_faker_installed_there_is_no_problem(config: dict[str, Any]) -> None:
     pytest.importorskip("faker")  # in the dev extras
-    assert faker_problem(config) is None
+    assert faker_problems(config) == []
 
 
 @pytest.mark.usefixtures("no_faker")
