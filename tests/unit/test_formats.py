@@ -11,9 +11,10 @@ from decimal import Decimal
 
 import pytest
 
-from target_adobe_s3.formats.csv import compile_row_encoder
+from target_adobe_s3.formats.csv import CsvFormat, compile_row_encoder
 from target_adobe_s3.formats.dialect import DELIMITERS, NULL_CHOICES, CsvDialect
 from target_adobe_s3.formats.ndjson import compile_json_formatter
+from target_adobe_s3.rows.columns import Column
 
 
 def read_back(text: str, dialect: CsvDialect) -> list[list[str]]:
@@ -316,6 +317,50 @@ def test_exact_bytes_random_rows(dialect: CsvDialect, null_value: str) -> None:
                 row.append(rng.choice(["plain", "true", "2024-05-01T06:18:04Z", "10.50"]))
             else:
                 row.append("".join(rng.choice(pieces) for _ in range(rng.randint(1, 5))))
+        assert encode(row) == rule_of_each_field(dialect, row), row
+
+
+@pytest.mark.parametrize("dialect", DIALECTS, ids=_dialect_id)
+@pytest.mark.parametrize("null_value", NULL_CHOICES)
+def test_json_columns_quoted_apart_write_what_the_per_field_rules_write(
+    dialect: CsvDialect, null_value: str
+) -> None:
+    """A stream's encoder with object and array columns (quoted apart from the joined line
+    of the others) writes each field as the per-field rules do, whatever any field holds."""
+    dialect = CsvDialect(
+        delimiter=dialect.delimiter,
+        quote=dialect.quote,
+        escape=dialect.escape,
+        quote_all=dialect.quote_all,
+        null_value=null_value,
+        empty_value=null_value,
+    )
+    schema = {
+        "properties": {
+            "a": {"type": ["object", "null"]},
+            "b": {"type": "string"},
+            "c": {"type": ["array", "null"]},
+            "d": {"type": ["string", "null"]},
+            "e": {"type": "object"},
+        }
+    }
+    columns = [Column((name,), name) for name in ("b", "a", "d", "c", "e", "b")]
+    encode = CsvFormat(dialect).stream_encoder("s", columns, schema)
+    pieces = ["ab", "é😀", " ", '"', "\\", "\n", "\r", "'", dialect.delimiter, "10.50"]
+    json_texts = ['{"k":"v"}', "{}", "[1,2]", '{"k":"a\\"b"}', '{"t":"x\\ty"}', "[]"]
+    rng = random.Random(29)
+    for _ in range(600):
+        row: list[str | None] = []
+        for index in range(len(columns)):
+            kind = rng.random()
+            if kind < 0.2:
+                row.append(None)
+            elif kind < 0.25:
+                row.append("")
+            elif index in (1, 3, 4) and kind < 0.8:
+                row.append(rng.choice(json_texts))
+            else:
+                row.append("".join(rng.choice(pieces) for _ in range(rng.randint(1, 4))))
         assert encode(row) == rule_of_each_field(dialect, row), row
 
 
