@@ -92,7 +92,11 @@ class SegmentSink(RecordSink):
                 stream_name, self.schema, check=check, key_properties=self.key_properties
             )
             self.fast = FastRecords(
-                decoder, self.writer.write, self.count_records, target.export.progress
+                decoder,
+                self.writer.write,
+                self.count_records,
+                target.export.progress,
+                values_writer=self.writer.values_writer,
             )
             target.register_fast(stream_name, self.fast)
 

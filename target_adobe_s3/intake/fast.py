@@ -1,4 +1,4 @@
-"""The fast path of one stream: record bytes → checked dict → rows, counted in batches.
+"""The fast path of one stream: record bytes → checked dict or tuple → rows, counted in batches.
 
 The reader hands a fast stream's RECORD lines (or their record's bytes) straight to its
 `FastRecords`, skipping the SDK's record path. The stream's `RecordDecoder` checks each
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from target_adobe_s3.intake.decoder import RecordDecoder
+    from target_adobe_s3.intake.decoder import RecordDecoder, ValuesWriterFactory
     from target_adobe_s3.intake.reader import Pace
 
 
@@ -25,13 +25,16 @@ class FastRecords:
         write: Callable[[dict[str, Any]], None],
         count: Callable[[int], None],
         pace: Pace,
+        values_writer: ValuesWriterFactory | None = None,
     ) -> None:
         self.pending = 0
         self._pace = pace
         self._count = count
         self._decode = decoder.compile(write)
-        self.decode_line = decoder.compile_line(write)
-        """Whole-line handler; the reader counts what it takes and calls `add`."""
+        by_values = decoder.compile_values_line(values_writer) if values_writer else None
+        self.decode_line = by_values or decoder.compile_line(write)
+        """Whole-line handler; the reader counts what it takes and calls `add`. It decodes
+        into a tuple when the writer has a path for one (`values_writer`)."""
 
     def handle(self, data: bytes) -> None:
         """Write one record's rows; now and then, count them."""

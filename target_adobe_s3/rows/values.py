@@ -80,7 +80,11 @@ def _json_text(value: Any) -> str:
     return JSON_ENCODER.encode(value).decode("utf-8")
 
 
-_TEXT_OF: dict[type, Callable[[Any], str]] = {
+def _absent(value: Any) -> None:
+    """An absent value (msgspec's UNSET, see `RecordDecoder.compile_values_line`): null."""
+
+
+_TEXT_OF: dict[type, Callable[[Any], str | None]] = {
     str: str.__str__,
     bool: {True: "true", False: "false"}.__getitem__,
     int: int.__repr__,  # ValueError past sys.get_int_max_str_digits(): see fill_texts
@@ -88,6 +92,7 @@ _TEXT_OF: dict[type, Callable[[Any], str]] = {
     float: float.__repr__,
     dict: _json_text,
     list: _json_text,
+    type(msgspec.UNSET): _absent,
 }
 """`to_text` of a non-null value of each exact type, as a C call where there is one."""
 

@@ -174,6 +174,9 @@ class StreamWriter:
         self._known: set[str] = set()
         self.progress = progress
         """Count records read (the caller counts, in batches on the fast path)."""
+        self._route = route
+        self._known_segments: dict[str, Segment] = {}
+        """Flat records' segments by id, as routed (their files registered)."""
         if route is not None and self._text_fields:
             self.write = self._flat_writer(route)  # type: ignore[method-assign]
         elif self._fan_out and self._text_fields and not self._needs_row:
@@ -198,20 +201,13 @@ class StreamWriter:
         write_row = sink.write_row
         dedup_keys, dedup_row = self._dedup_keys, sink.dedup_row
         time_field = settings.qualification_time_field
-        known: dict[str, Segment] = {}
+        known, segment_of = self._known_segments, self._segment_of
 
         def write_flat(record: Mapping[str, Any]) -> None:
             raw_id = record.get(id_field)
             segment = known.get(raw_id) if type(raw_id) is str else None
             if segment is None:
-                segment = route(record)
-                if segment.segment_id in known:
-                    segment = known[segment.segment_id]
-                else:
-                    sink.register(
-                        segment.segment_id, segment.segment_name, self.stream_name, self.header
-                    )
-                    known[segment.segment_id] = segment
+                segment = segment_of(record)
             segment_id = segment.segment_id
             if full:
                 status = record.get(status_field)
@@ -241,6 +237,71 @@ class StreamWriter:
             dedup_row(segment_id, key, record.get(time_field), compare, line)
 
         return write_flat
+
+    def _segment_of(self, record: Mapping[str, Any]) -> Segment:
+        """A flat record's segment, routed; its file registered the first time."""
+        assert self._route is not None, "only flat records are routed"
+        segment = self._route(record)
+        known = self._known_segments
+        if segment.segment_id in known:
+            return known[segment.segment_id]
+        self._sink.register(segment.segment_id, segment.segment_name, self.stream_name, self.header)
+        known[segment.segment_id] = segment
+        return segment
+
+    def values_writer(
+        self, names: Sequence[str], as_record: Callable[[tuple[Any, ...]], Mapping[str, Any]]
+    ) -> Callable[[tuple[Any, ...]], None] | None:
+        """`write` for a record given as the tuple of its values, in the order of `names`.
+
+        Made for flat records into text rows without mandatory fields or dedup keys, when
+        every column is a top-level property among `names` (None otherwise). Equal in
+        output to `write(as_record(values))`: the row is picked from the tuple in one C
+        call, a new segment is routed from `as_record(values)`. A number absent from the
+        record is msgspec's UNSET in the tuple, written as a null.
+        """
+        settings, keys, names = self._settings, self._keys, list(names)
+        if (
+            self._route is None
+            or not self._text_fields
+            or self._mandatory is not None
+            or self._dedup_keys is not None
+            or keys is None
+            or len(keys) < 2
+            or not set(keys) <= set(names)
+            or settings.segment_id_field not in names
+        ):
+            return None
+        pick = itemgetter(*[names.index(key) for key in keys])
+        id_at = names.index(settings.segment_id_field)
+        status_at = (
+            names.index(settings.segment_status_field)
+            if settings.export_mode == "full" and settings.segment_status_field in names
+            else None
+        )
+        tally, encode, convert = self._tally, self._encode, self._convert
+        escape = escape_formulas if self._escape else None
+        write_row = self._sink.write_row
+        known, segment_of = self._known_segments, self._segment_of
+
+        def write_values(values: tuple[Any, ...]) -> None:
+            raw_id = values[id_at]
+            segment = known.get(raw_id) if type(raw_id) is str else None
+            if segment is None:
+                segment = segment_of(as_record(values))
+            if status_at is not None:
+                status = values[status_at]
+                if type(status) is str and status.lower() == EXITED:
+                    tally.skip(segment.segment_id, segment.segment_name, SKIP_EXITED)
+                    return
+            row = list(pick(values))
+            if escape is not None:
+                row = escape(row)
+            if convert:
+                fill_texts(row, convert)
+            write_row(segment.segment_id, encode(row))
+
+        return write_values
 
     def _fanned_writer(self) -> Callable[..., None]:
         """`write` for membership maps into text rows, no mandatory fields or dedup keys.

@@ -1,0 +1,198 @@
+"""The record-as-tuple fast path (RecordDecoder.compile_values_line + StreamWriter.values_writer).
+
+Its contract is the dict path's output: for every line, the same rows, the same segments
+registered, the same skips and the same one-line errors.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from target_adobe_s3.errors import InputError
+from target_adobe_s3.formats.csv import CsvFormat
+from target_adobe_s3.formats.dialect import CsvDialect
+from target_adobe_s3.intake.decoder import RecordDecoder
+from target_adobe_s3.rows.tally import SKIP_EXITED, Tally
+from target_adobe_s3.rows.writer import StreamWriter
+from tests.unit.test_writer import RowSettings, Sink
+
+SCHEMA: dict[str, Any] = {
+    "properties": {
+        "segment_id": {"type": ["string", "null"]},
+        "segment_status": {"type": ["string", "null"]},
+        "email": {"type": "string"},
+        "amount": {"type": ["number", "null"]},
+        "strict": {"type": "number"},
+        "count": {"type": ["integer", "null"]},
+        "opted_in": {"type": ["boolean", "null"]},
+        "address": {"type": ["object", "null"]},
+        "tags": {"type": ["array", "null"]},
+        "note": {"type": ["string", "null"]},
+        "unselected": {"type": ["number", "null"]},
+    },
+    "required": ["email"],
+}
+FIELDS = tuple(
+    (name, None)
+    for name in (
+        "email", "amount", "strict", "count", "opted_in", "address", "tags", "note",
+        "segment_status", "segment_id",
+    )
+)  # fmt: skip
+RECORDS: list[dict[str, Any]] = [
+    {"segment_id": "s1", "email": "a@x", "amount": 10.50, "strict": 1, "count": 3,
+     "opted_in": True, "address": {"street": 'Rue "du" Four', "n": 1.50},
+     "tags": ["a", "b\\c"], "note": "plain", "segment_status": "realized"},
+    {"segment_id": "s1", "email": "b@x", "note": 'two\nlines "q"'},  # most keys absent
+    {"segment_id": "s2", "email": "=cmd", "amount": None, "strict": -0.0, "count": None,
+     "opted_in": None, "address": None, "tags": None, "note": None, "segment_status": None},
+    {"segment_id": "s2", "email": "c@x", "amount": 1e21, "strict": 2, "address": {},
+     "tags": [1, 2], "note": "tab\there", "segment_status": "existing"},
+    {"segment_id": "s1", "email": "d@x", "strict": 3, "segment_status": "exited"},
+    {"segment_id": "s3", "email": "e@x", "strict": 4, "address": {"k": "back\\slash"},
+     "note": "", "unselected": 5},
+    {"segment_id": "s1", "email": "f@x", "strict": 5, "address": {"a": "x\ty"}},
+]  # fmt: skip
+
+
+def run(
+    lines: list[bytes], *, values: bool, dialect: CsvDialect | None = None, escape: bool = False
+) -> tuple[Sink, Tally, list[bool]]:
+    """Take the lines through one path; what the sink got, the tally, what each call said."""
+    sink, tally = Sink(), Tally()
+    writer = StreamWriter(
+        "m",
+        SCHEMA,
+        settings=RowSettings(fields=FIELDS, formula_escape=escape),
+        sink=sink,
+        file_format=CsvFormat(dialect or CsvDialect()),
+        tally=tally,
+        progress=lambda _: None,
+        typed=True,
+    )
+    decoder = RecordDecoder("m", SCHEMA, key_properties=["email"])
+    handle = (
+        decoder.compile_values_line(writer.values_writer)
+        if values
+        else decoder.compile_line(writer.write)
+    )
+    assert handle is not None
+    return sink, tally, [handle(line) for line in lines]
+
+
+def line_of(record: dict[str, Any], stream: str = "m") -> bytes:
+    return json.dumps({"type": "RECORD", "stream": stream, "record": record}).encode()
+
+
+@pytest.mark.parametrize(
+    "dialect",
+    [
+        CsvDialect(),
+        CsvDialect(delimiter=","),
+        CsvDialect(null_value="null", empty_value='""'),
+        CsvDialect(quote=""),
+        CsvDialect(quote_all=True),
+    ],
+    ids=["default", "comma", "null-texts", "unquoted", "quote-all"],
+)
+@pytest.mark.parametrize("escape", [False, True], ids=["", "formula-escape"])
+def test_the_tuple_path_writes_what_the_dict_path_writes(dialect: CsvDialect, escape: bool) -> None:
+    lines = [line_of(record) for record in RECORDS]
+    by_dict = run(lines, values=False, dialect=dialect, escape=escape)
+    by_values = run(lines, values=True, dialect=dialect, escape=escape)
+    assert by_values[2] == by_dict[2] == [True] * len(lines)
+    assert by_values[0].rows == by_dict[0].rows
+    assert by_values[0].registered == by_dict[0].registered
+    skips = [
+        {sid: dict(t.skipped) for sid, t in tally.segments.items()}
+        for tally in (by_values[1], by_dict[1])
+    ]
+    assert skips[0] == skips[1] == {"s1": {SKIP_EXITED: 1}}
+    assert sum(len(rows) for rows in by_values[0].rows.values()) == len(RECORDS) - 1  # exited
+
+
+def test_exact_text_absent_numbers_and_json_fields_in_the_bytes() -> None:
+    first = line_of(RECORDS[0]).replace(b": 10.5,", b": 10.50,").replace(b": 1.5}", b": 1.50}")
+    assert b"10.50" in first
+    assert b"1.50}" in first
+    sink, _, _ = run([first, line_of(RECORDS[1])], values=True)
+    assert sink.rows["s1"] == [
+        b'a@x\t10.50\t1\t3\ttrue\t"{\\"street\\":\\"Rue \\\\\\"du\\\\\\" Four\\",\\"n\\":1.50}"'
+        b'\t"[\\"a\\",\\"b\\\\\\\\c\\"]"\tplain\trealized\ts1\n',
+        b'b@x\t\t\t\t\t\t\t"two\nlines \\"q\\""\t\ts1\n',
+    ]
+
+
+NUMBER_NULL = "should be of type ['number', 'null']"
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ({"strict": None}, "'strict' should be of type number, got null"),
+        ({"amount": "12"}, f"'amount' {NUMBER_NULL}, got string"),
+        ({"unselected": True}, f"'unselected' {NUMBER_NULL}, got boolean"),
+    ],
+)
+def test_a_number_of_the_wrong_type_is_named_on_the_tuple_path(
+    record: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(InputError) as caught:
+        run([line_of({"segment_id": "s", "email": "a", **record})], values=True)
+    assert str(caught.value) == f"stream 'm': field {message}"
+
+
+def test_lines_the_tuple_path_cannot_take_are_left_to_the_general_path() -> None:
+    lines = [
+        line_of({"email": "a", "segment_id": "s1"}, stream="other"),
+        b'{"type":"STATE","value":{}}',
+        line_of({"segment_id": "s1"}),  # the key property (and required) email is absent
+        line_of({"segment_id": "s1", "email": 5}),
+        b"not json",
+    ]
+    sink, _, said = run(lines, values=True)
+    assert said == [False] * len(lines)
+    assert sink.rows == {}
+
+
+def test_a_record_without_its_segment_id_fails_as_on_the_dict_path() -> None:
+    messages = []
+    for values in (False, True):
+        with pytest.raises(InputError) as caught:
+            run([line_of({"email": "a"})], values=values)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]
+
+
+def settings_without_a_tuple_path() -> list[RowSettings]:
+    return [
+        RowSettings(fields=FIELDS, dedup_keys=("email",)),
+        RowSettings(fields=FIELDS, mandatory_fields=("email",)),
+        RowSettings(fields=(("email", None),)),  # one column
+        RowSettings(fields=(("email", None), ("address.street", None))),  # a nested path
+    ]
+
+
+@pytest.mark.parametrize("settings", settings_without_a_tuple_path())
+def test_the_writer_has_no_tuple_path_where_it_reads_more_than_top_level_columns(
+    settings: RowSettings,
+) -> None:
+    writer = StreamWriter(
+        "m",
+        SCHEMA,
+        settings=settings,
+        sink=Sink(),
+        file_format=CsvFormat(CsvDialect()),
+        tally=Tally(),
+        progress=lambda _: None,
+        typed=True,
+    )
+    assert RecordDecoder("m", SCHEMA).compile_values_line(writer.values_writer) is None
+
+
+def test_an_unchecked_stream_has_no_tuple_path() -> None:
+    decoder = RecordDecoder("m", SCHEMA, check=False)
+    assert decoder.compile_values_line(lambda names, as_record: print) is None
