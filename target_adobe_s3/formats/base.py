@@ -64,6 +64,9 @@ class FileFormat(ABC):
     text_fields: ClassVar[bool]
     """Whether rows are field texts (`to_text` of each value, `csv_formula_escape`
     applies) rather than the values with their JSON types."""
+    field_separator: bytes | None = None
+    """What joins a row's fields, when a row is its fields' bytes, each encoded by itself,
+    joined by it (then rows can be spliced from pieces: `rows.fanout`); None otherwise."""
 
     @abstractmethod
     def header_bytes(self, header: Sequence[str]) -> bytes:

@@ -295,6 +295,7 @@ class CsvFormat(FileFormat):
 
     def __init__(self, dialect: CsvDialect) -> None:
         self.dialect = dialect
+        self.field_separator = dialect.delimiter.encode()  # each field is written by itself
         self._encode = compile_row_encoder(dialect)
 
     @classmethod

@@ -48,6 +48,11 @@ class RowFormat(Protocol):
         """Whether rows are field texts (CSV) rather than typed values (NDJSON)."""
         ...
 
+    @property
+    def field_separator(self) -> bytes | None:
+        """What joins a row's fields when each field's bytes stand alone (CSV), else None."""
+        ...
+
     def stream_encoder(
         self, stream: str, columns: Sequence[Column], schema: Mapping[str, Any]
     ) -> Callable[[list[Any]], bytes]:

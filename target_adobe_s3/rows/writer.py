@@ -17,6 +17,7 @@ from target_adobe_s3.rows.columns import (
     select_columns,
     top_level_keys,
 )
+from target_adobe_s3.rows.fanout import RecordRows, spliced_rows
 from target_adobe_s3.rows.segments import (
     EXITED,
     Member,
@@ -162,6 +163,7 @@ class StreamWriter:
             "deduplication_keys", settings.dedup_keys, schema, stream_name
         )
         self._encode = file_format.stream_encoder(stream_name, columns, schema)
+        self._format, self._columns, self._schema = file_format, columns, schema
         # Field texts: what a CSV row is made of (formulas escaped when asked), and what
         # dedup's tie-break compares.
         self._text_fields = file_format.text_fields
@@ -307,7 +309,8 @@ class StreamWriter:
         """`write` for membership maps into text rows, no mandatory fields or dedup keys.
 
         Equal in output to the general `write`: the record's columns converted once, each
-        member's segment columns filled in, with the per-row work cut to locals.
+        member's segment columns filled in, with the per-row work cut to locals. Where the
+        format allows (`spliced_rows`), the record's own columns are also encoded once.
         """
         sink, tally, members_of = self._sink, self._tally, self._members
         full = self._settings.export_mode == "full"
@@ -316,6 +319,8 @@ class StreamWriter:
         segment_columns = self._segment_columns
         escape = escape_formulas if self._escape else None
         known = self._known
+        splice = self._splice()
+        all_four = (0, 1, 2, 3)
 
         def write_fanned(record: Mapping[str, Any]) -> None:
             members = members_of(record)
@@ -326,6 +331,7 @@ class StreamWriter:
             if escape is not None:
                 base = escape(base)
             fill_texts(base, base_convert)
+            line_of = None
             for segment, status, qualified_at in members:
                 segment_id = segment.segment_id
                 if full and status is not None and status.lower() == EXITED:
@@ -334,10 +340,16 @@ class StreamWriter:
                 if segment_id not in known:
                     sink.register(segment_id, segment.segment_name, self.stream_name, self.header)
                     known.add(segment_id)
-                values = base.copy()
                 member_values = [segment_id, segment.segment_name, status, qualified_at]
                 if escape is not None:
                     member_values = escape(member_values)
+                if splice is not None:
+                    fill_texts(member_values, all_four)
+                    if line_of is None:
+                        line_of = splice(base)
+                    write_row(segment_id, line_of(member_values))
+                    continue
+                values = base.copy()
                 for index, which in segment_columns:
                     values[index] = member_values[which]
                 if member_convert:
@@ -345,6 +357,18 @@ class StreamWriter:
                 write_row(segment_id, encode(values))
 
         return write_fanned
+
+    def _splice(self) -> RecordRows | None:
+        """How to splice fanned-out rows from pieces, for a format whose fields stand alone."""
+        separator = self._format.field_separator
+        if separator is None:
+            return None
+        columns, schema, stream = self._columns, self._schema, self.stream_name
+
+        def encoder_of(indexes: Sequence[int]) -> Callable[[list[Any]], bytes]:
+            return self._format.stream_encoder(stream, [columns[i] for i in indexes], schema)
+
+        return spliced_rows(len(columns), dict(self._segment_columns), encoder_of, separator)
 
     def _overlay(self, record: Mapping[str, Any], member: Member) -> Mapping[str, Any]:
         """The record as one fanned-out row sees it: the member's segment fields added."""
