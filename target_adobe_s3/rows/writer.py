@@ -177,6 +177,8 @@ class StreamWriter:
         self.progress = progress
         """Count records read (the caller counts, in batches on the fast path)."""
         self._route = route
+        self._fan: Callable[[list[Member], list[Any]], None] | None = None
+        """The fanned writer's rows of a record from its members and values (once made)."""
         self._known_segments: dict[str, Segment] = {}
         """Flat records' segments by id, as routed (their files registered)."""
         if route is not None and self._text_fields:
@@ -256,13 +258,15 @@ class StreamWriter:
     ) -> Callable[[tuple[Any, ...]], None] | None:
         """`write` for a record given as the tuple of its values, in the order of `names`.
 
-        Made for flat records into text rows without mandatory fields or dedup keys, when
-        every column is a top-level property among `names` (None otherwise). Equal in
-        output to `write(as_record(values))`: the row is picked from the tuple in one C
-        call, a new segment is routed from `as_record(values)`. A number absent from the
-        record is msgspec's UNSET in the tuple, written as a null.
+        Made for text rows without mandatory fields or dedup keys, flat or fanned out,
+        when every column is a top-level property (None otherwise). Equal in output to
+        `write(as_record(values))`: the row is picked from the tuple in one C call, a new
+        segment is routed from `as_record(values)`. A number absent from the record is
+        msgspec's UNSET in the tuple, written as a null.
         """
         settings, keys, names = self._settings, self._keys, list(names)
+        if self._fan is not None:
+            return self._fanned_values_writer(names)
         if (
             self._route is None
             or not self._text_fields
@@ -305,6 +309,31 @@ class StreamWriter:
 
         return write_values
 
+    def _fanned_values_writer(self, names: list[str]) -> Callable[[tuple[Any, ...]], None] | None:
+        """`values_writer` for membership maps: the fanned writer's, from a tuple.
+
+        The record's columns are picked from the tuple (its member's columns and absent
+        properties from a None put after it), the members read from its map.
+        """
+        keys, fan = self._keys, self._fan
+        membership = self._settings.membership_field
+        if fan is None or keys is None or len(keys) < 2 or membership not in names:
+            return None
+        member_columns = {index for index, _ in self._segment_columns}
+        nothing = len(names)  # where the None after the tuple is
+        pick = itemgetter(
+            *[
+                names.index(key) if key in names and index not in member_columns else nothing
+                for index, key in enumerate(keys)
+            ]
+        )
+        members_of, map_at = self._members, names.index(membership)
+
+        def write_fanned_values(values: tuple[Any, ...]) -> None:
+            fan(members_of({membership: values[map_at]}), list(pick((*values, None))))
+
+        return write_fanned_values
+
     def _fanned_writer(self) -> Callable[..., None]:
         """`write` for membership maps into text rows, no mandatory fields or dedup keys.
 
@@ -323,11 +352,13 @@ class StreamWriter:
         all_four = (0, 1, 2, 3)
 
         def write_fanned(record: Mapping[str, Any]) -> None:
-            members = members_of(record)
+            fan(members_of(record), get(record))
+
+        def fan(members: list[Member], base: list[Any]) -> None:
+            """Write a record's row per member, `base` being its column values."""
             if not members:
                 tally.without_membership += 1
                 return
-            base = get(record)
             if escape is not None:
                 base = escape(base)
             fill_texts(base, base_convert)
@@ -356,6 +387,7 @@ class StreamWriter:
                     fill_texts(values, member_convert)
                 write_row(segment_id, encode(values))
 
+        self._fan = fan
         return write_fanned
 
     def _splice(self) -> RecordRows | None:

@@ -196,3 +196,66 @@ def test_the_writer_has_no_tuple_path_where_it_reads_more_than_top_level_columns
 def test_an_unchecked_stream_has_no_tuple_path() -> None:
     decoder = RecordDecoder("m", SCHEMA, check=False)
     assert decoder.compile_values_line(lambda names, as_record: print) is None
+
+
+MAP_SCHEMA: dict[str, Any] = {
+    "properties": {
+        "email": {"type": "string"},
+        "amount": {"type": ["number", "null"]},
+        "address": {"type": ["object", "null"]},
+        "segmentMembership": {"type": ["object", "null"]},
+    },
+    "required": ["email"],
+}
+MAP_RECORDS: list[dict[str, Any]] = [
+    {"email": "a@x", "amount": 1.5, "address": {"s": 'q"'}, "segmentMembership": {"ups": {
+        "s1": {"status": "realized", "lastQualificationTime": "2024-01-02T03:04:05Z"},
+        "=s2": {"status": "existing", "lastQualificationTime": 1700000000},
+        "s3": {"status": "exited"},
+    }}},
+    {"email": "b@x"},  # no map, no amount
+    {"email": "=c", "segmentMembership": {"ups": {"s1": None}, "other": None}},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ("email", "amount", "address", "segment_id", "segment_name", "segment_status"),
+        ("segment_id", "email", "last_qualification_time", "amount", "missing_key"),
+    ],
+    ids=["members-last", "interleaved"],
+)
+def test_fanned_out_records_take_the_tuple_path_and_write_the_same_rows(
+    names: tuple[str, ...],
+) -> None:
+    schema = {
+        **MAP_SCHEMA,
+        "properties": {**MAP_SCHEMA["properties"], "missing_key": {"type": ["string", "null"]}},
+    }
+    lines = [line_of(record) for record in MAP_RECORDS]
+    results = []
+    for values in (False, True):
+        sink, tally = Sink(), Tally()
+        writer = StreamWriter(
+            "m",
+            schema,
+            settings=RowSettings(fields=tuple((n, None) for n in names), formula_escape=True),
+            sink=sink,
+            file_format=CsvFormat(CsvDialect()),
+            tally=tally,
+            progress=lambda _: None,
+            typed=True,
+        )
+        decoder = RecordDecoder("m", schema)
+        handle = (
+            decoder.compile_values_line(writer.values_writer)
+            if values
+            else decoder.compile_line(writer.write)
+        )
+        assert handle is not None
+        assert [handle(line) for line in lines] == [True] * len(lines)
+        results.append((sink.rows, sink.registered, tally.without_membership))
+    assert results[0] == results[1]
+    assert sum(map(len, results[1][0].values())) == 3
+    assert results[1][2] == 1
