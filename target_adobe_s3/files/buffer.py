@@ -129,7 +129,9 @@ class PartBuffer:
         self._number = 1
         self._limit = outlet.part_size(1) if outlet is not None else -1
         self._filled = 0
-        self._part = hashlib.sha256()
+        self._part: hashlib._Hash | None = None
+        """The current part's SHA-256, from the second part on: the first part's is the
+        whole file's as far as it goes (one pass over the bytes fewer)."""
 
     def write(self, data: Buffer) -> int:
         """Write every byte of `data`; a full part goes to the outlet first."""
@@ -149,7 +151,7 @@ class PartBuffer:
         file = self.file
         assert file is not None, "buffer is closed"
         self.sha256.update(piece)
-        if self._outlet is not None:
+        if self._part is not None:
             self._part.update(piece)
         done = file.write(piece) or 0
         while done < len(piece):  # a short write to a regular file is rare, but allowed
@@ -166,7 +168,7 @@ class PartBuffer:
             self._number,
             file,
             self._filled,
-            self._part.digest(),
+            (self._part or self.sha256).digest(),  # digest() leaves the hash going on
             lambda: files.give_back(file, path),
         )
         self.file = None
