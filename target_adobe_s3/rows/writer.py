@@ -9,6 +9,8 @@ from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
+from msgspec import UNSET
+
 from target_adobe_s3.errors import InputError
 from target_adobe_s3.rows.columns import (
     Column,
@@ -83,6 +85,13 @@ def text_columns(columns: Sequence[Column], schema: Mapping[str, Any]) -> list[b
     """Per column: whether its checked values are already field text (str or None)."""
     properties = schema.get("properties") or {}
     return [len(c.path) == 1 and _is_text(properties.get(c.path[0])) for c in columns]
+
+
+def _key_text(value: Any) -> str:
+    """A dedup key's text: to_text of the value, "" for a null or an absent number."""
+    if type(value) is str:
+        return value
+    return "" if value is UNSET else to_text(value) or ""
 
 
 class StreamWriter:
@@ -258,8 +267,9 @@ class StreamWriter:
     ) -> Callable[[tuple[Any, ...]], None] | None:
         """`write` for a record given as the tuple of its values, in the order of `names`.
 
-        Made for text rows without mandatory fields or dedup keys, flat or fanned out,
-        when every column is a top-level property (None otherwise). Equal in output to
+        Made for text rows without mandatory fields, flat or fanned out (with dedup keys
+        only flat), when every column and dedup key is a top-level property (None
+        otherwise). Equal in output to
         `write(as_record(values))`: the row is picked from the tuple in one C call, a new
         segment is routed from `as_record(values)`. A number absent from the record is
         msgspec's UNSET in the tuple, written as a null.
@@ -271,13 +281,18 @@ class StreamWriter:
             self._route is None
             or not self._text_fields
             or self._mandatory is not None
-            or self._dedup_keys is not None
             or keys is None
             or len(keys) < 2
             or not set(keys) <= set(names)
             or settings.segment_id_field not in names
         ):
             return None
+        dedup_at: list[int] | None = None
+        if self._dedup_keys is not None:
+            paths = [resolve_source(path, self._schema) for path in settings.dedup_keys]
+            if not all(path is not None and len(path) == 1 and path[0] in names for path in paths):
+                return None
+            dedup_at = [names.index(path[0]) for path in paths]  # type: ignore[index]  # checked
         pick = itemgetter(*[names.index(key) for key in keys])
         id_at = names.index(settings.segment_id_field)
         status_at = (
@@ -289,6 +304,12 @@ class StreamWriter:
         escape = escape_formulas if self._escape else None
         write_row = self._sink.write_row
         known, segment_of = self._known_segments, self._segment_of
+        dedup_row = self._sink.dedup_row
+        time_at = (
+            names.index(settings.qualification_time_field)
+            if settings.qualification_time_field in names
+            else None
+        )
 
         def write_values(values: tuple[Any, ...]) -> None:
             raw_id = values[id_at]
@@ -305,7 +326,14 @@ class StreamWriter:
                 row = escape(row)
             if convert:
                 fill_texts(row, convert)
-            write_row(segment.segment_id, encode(row))
+            if dedup_at is None:
+                write_row(segment.segment_id, encode(row))
+                return
+            line = encode(row)
+            key = tuple([_key_text(values[index]) for index in dedup_at])
+            compare = tuple([text or "" for text in row])
+            at = None if time_at is None else values[time_at]
+            dedup_row(segment.segment_id, key, None if at is UNSET else at, compare, line)
 
         return write_values
 

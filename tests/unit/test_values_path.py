@@ -83,6 +83,49 @@ def run(
     return sink, tally, [handle(line) for line in lines]
 
 
+@pytest.mark.parametrize("keys", [("email",), ("note", "amount", "count")], ids=["email", "mixed"])
+def test_dedup_rows_take_the_tuple_path_with_the_same_keys_times_and_texts(
+    keys: tuple[str, ...],
+) -> None:
+    records = [
+        {**record, "last_qualification_time": f"2024-05-0{index % 3 + 1}T00:00:00Z"}
+        for index, record in enumerate(RECORDS * 2)
+    ]
+    schema_time = {"last_qualification_time": {"type": ["string", "null"]}}
+    lines = [line_of(record) for record in records]
+    seen = []
+    for values in (False, True):
+        sink, tally = Sink(), Tally()
+        schema = {**SCHEMA, "properties": {**SCHEMA["properties"], **schema_time}}
+        writer = StreamWriter(
+            "m",
+            schema,
+            settings=RowSettings(fields=FIELDS, dedup_keys=keys),
+            sink=sink,
+            file_format=CsvFormat(CsvDialect()),
+            tally=tally,
+            progress=lambda _: None,
+            typed=True,
+        )
+        decoder = RecordDecoder("m", schema, key_properties=["email"])
+        handle = (
+            decoder.compile_values_line(writer.values_writer)
+            if values
+            else decoder.compile_line(writer.write)
+        )
+        assert handle is not None
+        assert all(handle(line) for line in lines)
+        seen.append((sink.deduped, sink.rows))
+    assert seen[0] == seen[1]
+    assert len(seen[1][0]) == 2 * (len(RECORDS) - 1)
+    assert seen[1][1] == {}
+    assert {entry[2] for entry in seen[1][0]} == {
+        "2024-05-01T00:00:00Z",
+        "2024-05-02T00:00:00Z",
+        "2024-05-03T00:00:00Z",
+    }
+
+
 def line_of(record: dict[str, Any], stream: str = "m") -> bytes:
     return json.dumps({"type": "RECORD", "stream": stream, "record": record}).encode()
 
@@ -169,7 +212,6 @@ def test_a_record_without_its_segment_id_fails_as_on_the_dict_path() -> None:
 
 def settings_without_a_tuple_path() -> list[RowSettings]:
     return [
-        RowSettings(fields=FIELDS, dedup_keys=("email",)),
         RowSettings(fields=FIELDS, mandatory_fields=("email",)),
         RowSettings(fields=(("email", None),)),  # one column
         RowSettings(fields=(("email", None), ("address.street", None))),  # a nested path
