@@ -267,8 +267,8 @@ class StreamWriter:
     ) -> Callable[[tuple[Any, ...]], None] | None:
         """`write` for a record given as the tuple of its values, in the order of `names`.
 
-        Made for text rows without mandatory fields, flat or fanned out (with dedup keys
-        only flat), when every column and dedup key is a top-level property (None
+        Made for rows without mandatory fields, flat or fanned out, with dedup keys only
+        flat (text rows), when every column and dedup key is a top-level property (None
         otherwise). Equal in output to
         `write(as_record(values))`: the row is picked from the tuple in one C call, a new
         segment is routed from `as_record(values)`. A number absent from the record is
@@ -277,9 +277,10 @@ class StreamWriter:
         settings, keys, names = self._settings, self._keys, list(names)
         if self._fan is not None:
             return self._fanned_values_writer(names)
+        text = self._text_fields
         if (
             self._route is None
-            or not self._text_fields
+            or (not text and self._dedup_keys is not None)
             or self._mandatory is not None
             or keys is None
             or len(keys) < 2
@@ -300,7 +301,8 @@ class StreamWriter:
             if settings.export_mode == "full" and settings.segment_status_field in names
             else None
         )
-        tally, encode, convert = self._tally, self._encode, self._convert
+        tally, encode = self._tally, self._encode
+        convert = self._convert if text else None  # typed values (Parquet, NDJSON) as they are
         escape = escape_formulas if self._escape else None
         write_row = self._sink.write_row
         known, segment_of = self._known_segments, self._segment_of
@@ -325,7 +327,9 @@ class StreamWriter:
             if escape is not None:
                 row = escape(row)
             if convert:
-                fill_texts(row, convert)
+                fill_texts(row, convert)  # an absent number (UNSET) becomes None here
+            elif convert is None and UNSET in row:
+                row = [None if value is UNSET else value for value in row]
             if dedup_at is None:
                 write_row(segment.segment_id, encode(row))
                 return

@@ -301,3 +301,44 @@ def test_fanned_out_records_take_the_tuple_path_and_write_the_same_rows(
     assert results[0] == results[1]
     assert sum(map(len, results[1][0].values())) == 3
     assert results[1][2] == 1
+
+
+def typed_formats() -> list[Any]:
+    from target_adobe_s3.formats.ndjson import NdjsonFormat
+
+    formats: list[Any] = [NdjsonFormat()]
+    try:
+        from target_adobe_s3.formats.parquet import ParquetFormat
+    except ImportError:  # pragma: no cover - pyarrow is in the dev extras
+        return formats
+    return [*formats, ParquetFormat()]
+
+
+@pytest.mark.parametrize("file_format", typed_formats(), ids=lambda f: f.file_type)
+def test_typed_formats_take_the_tuple_path_with_values_as_decoded(file_format: Any) -> None:
+    """NDJSON and Parquet rows get the values themselves: an absent number as None."""
+    lines = [line_of(record) for record in RECORDS]
+    results = []
+    for values in (False, True):
+        sink, tally = Sink(), Tally()
+        writer = StreamWriter(
+            "m",
+            SCHEMA,
+            settings=RowSettings(fields=FIELDS),
+            sink=sink,
+            file_format=file_format,
+            tally=tally,
+            progress=lambda _: None,
+            typed=True,
+        )
+        decoder = RecordDecoder("m", SCHEMA, key_properties=["email"])
+        handle = (
+            decoder.compile_values_line(writer.values_writer)
+            if values
+            else decoder.compile_line(writer.write)
+        )
+        assert handle is not None
+        assert all(handle(line) for line in lines)
+        results.append((sink.rows, sink.registered))
+    assert results[0] == results[1]
+    assert sum(map(len, results[1][0].values())) == len(RECORDS) - 1
