@@ -196,8 +196,9 @@ def _remove_runs(runs: dict[Path, Run], spare: list[Path]) -> None:
 class DedupSet:
     """Deduplicates the rows of many segments with one shared memory budget.
 
-    `memory_bytes` bounds the entries held in memory, as counted by `entry_bytes`; during
-    `winners` the merge adds about half of it again (one block per open run). With
+    `memory_bytes` bounds the entries held in memory, as counted by `entry_bytes`; a merge
+    adds up to about as much again (2 * FAN_IN blocks, decoded, shared by its runs; a
+    compaction while rows come in holds one block per run, about half of it). With
     `encrypt_spill`, run files hold only AES-256-GCM ciphertext under a key that is never
     written anywhere. Not thread-safe.
     """
