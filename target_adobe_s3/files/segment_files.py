@@ -66,6 +66,7 @@ class SegmentFiles:
         self._format = file_format
         self._part_name = part_name
         self._dedup = dedup
+        self._limit = max_rows
         current, limit, next_part = spool.current.get, max_rows, self._next_part
 
         def write_row(segment_id: str, line: bytes) -> None:
@@ -128,13 +129,29 @@ class SegmentFiles:
             return []
         dropped = []
         for segment_id in self._dedup.segments():
-            for line in self._dedup.winners(segment_id):
-                self.write_row(segment_id, line)
+            for lines in self._dedup.winner_blocks(segment_id):
+                self._write_rows(segment_id, lines)
             _, count = self._dedup.stats(segment_id)
             if count:
                 dropped.append((self.files[segment_id], count))
         self._dedup.close()
         return dropped
+
+    def _write_rows(self, segment_id: str, lines: list[bytes]) -> None:
+        """`write_row` for many rows: as many at once as the open part has room for.
+
+        The same rollover rule, with one write per part instead of one per row (a part's
+        bytes do not depend on how they were split into writes).
+        """
+        limit, start = self._limit, 0
+        while start < len(lines):
+            part = self.spool.current.get(segment_id)
+            if part is None or part.rows >= limit:  # the rollover rule
+                part = self._next_part(segment_id)
+            end = start + limit - part.rows
+            rows = lines[start:end]
+            part.write(b"".join(rows), len(rows))
+            start = end
 
     def add_empty(self, file: SegmentFile) -> bool:
         """A header-only file for a segment that got no rows; False when it has a file."""

@@ -354,3 +354,63 @@ def test_matches_a_naive_reference(tmp_path: Path, case: int) -> None:
     out = run_all(rows, tmp_path, memory_bytes=memory, encrypt_spill=rng.random() < 0.5)
     assert out == reference(rows)
     assert list(tmp_path.iterdir()) == []
+
+
+# --- the merge's two ways, the wide spill form -------------------------------------------
+
+
+def sorted_runs(rng: random.Random, runs: int, keys: int) -> list[list[list[dedup.Entry]]]:
+    """Runs as spilled: sorted, each key once, in blocks of 1-5 entries; keys shared."""
+    out = []
+    for _ in range(runs):
+        picked = sorted({(f"k{rng.randrange(keys):04d}",) for _ in range(rng.randrange(30))})
+        entries = [
+            (key, (-2, -rng.randrange(3), rng.choice(["a", "b"]), b"%d" % rng.randrange(9)))
+            for key in picked
+        ]
+        blocks, start = [], 0
+        while start < len(entries):
+            size = rng.randrange(1, 6)
+            blocks.append(entries[start : start + size])
+            start += size
+        out.append(blocks)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_heap_and_the_watermark_merges_agree_with_a_sort(seed: int) -> None:
+    rng = random.Random(seed)
+    runs = sorted_runs(rng, rng.randrange(1, 40), rng.randrange(1, 80))
+    every = sorted(entry for blocks in runs for block in blocks for entry in block)
+    expected = {}
+    for key, pref in reversed(every):
+        expected[key] = pref
+    expected_list = sorted(expected.items())
+    heap = [e for b in dedup._heap_merge([iter(r) for r in runs]) for e in b]
+    mark = [e for b in dedup._watermark_merge([iter(r) for r in runs]) for e in b]
+    assert heap == mark == expected_list
+
+
+@pytest.mark.parametrize("encrypt", [False, True])
+def test_times_past_64_bit_nanoseconds_spill_and_merge(tmp_path: Path, encrypt: bool) -> None:
+    """Years past 2262 or before 1678 take the spill's wide form; the rule is unchanged."""
+    rows = [
+        row("k", "9999-12-31T23:59:59Z", "a", "late"),
+        row("k", "0001-01-01T00:00:00Z", "a", "early"),
+        row("k", "2024-05-01T06:18:04Z", "a", "now"),
+        row("j", "0001-01-01T00:00:00Z", "a", "only"),
+    ]
+    for order in (1, -1):
+        out = run_all(rows[::order], tmp_path, memory_bytes=0, encrypt_spill=encrypt)
+        assert out == {"s": [b"only", b"late"]}
+
+
+def test_many_runs_merge_entry_by_entry_and_few_by_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both ways of merging give the naive reference's bytes (FAN_IN large: one pass)."""
+    rows = sample_rows(random.Random(11), 1500, 2, 400)
+    for sources in (0, 1000):
+        monkeypatch.setattr(dedup, "WATERMARK_SOURCES", sources)
+        assert run_all(rows, tmp_path, memory_bytes=4000) == reference(rows)
+        assert list(tmp_path.iterdir()) == []

@@ -149,3 +149,31 @@ def test_empty_files_only_for_segments_without_one(spool: Spool) -> None:
         ("s0", 1, 0, b"email\tname\n"),
         ("s1", 1, 1, b"email\tname\nr\n"),
     ]
+
+
+@pytest.mark.parametrize("memory", [0, 1 << 20])
+def test_winners_drained_in_blocks_make_the_parts_rows_one_by_one_make(
+    tmp_path: Path, memory: int
+) -> None:
+    """Winners are written a block at a time; the parts hold what row-by-row writes make."""
+    lines = [b"k%02d\n" % n for n in range(23)]
+    made = []
+    for by_blocks in (True, False):
+        (tmp_path / str(by_blocks)).mkdir()
+        spool = Spool(str(tmp_path / str(by_blocks)))
+        store = dedup_store(spool, memory, encrypt_spill=False)  # 0: every row spills
+        files = SegmentFiles(spool, CsvFormat(CsvDialect()), 4, part_name, store)
+        files.register("s1", "One", "m", HEADER)
+        for line in reversed(lines):
+            files.dedup_row("s1", (line.decode(),), None, (line.decode(),), line)
+        if by_blocks:
+            files.drain_dedup()
+        else:
+            for line in store.winners("s1"):
+                files.write_row("s1", line)
+        made.append(contents(files))
+        files.close()
+        spool.remove()
+    assert made[0] == made[1]
+    assert [rows for _, _, rows, _ in made[0]] == [4, 4, 4, 4, 4, 3]
+    assert b"".join(data.removeprefix(b"email\tname\n") for *_, data in made[0]) == b"".join(lines)

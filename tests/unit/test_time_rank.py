@@ -111,3 +111,23 @@ def test_the_common_form_keeps_exact_instants() -> None:
         expected = (PARSED, _parse_iso(text))
         assert time_rank(text) == expected
         assert time_rank(text) == expected
+
+
+def test_the_remembered_slices_rank_as_the_general_parser_does() -> None:
+    """Slices enter the tables only from valid texts: a known hour with an invalid clock,
+    or a valid clock after an unknown hour, still takes the general parser."""
+    assert time_rank("2031-07-04T05:06:07Z") == (PARSED, _parse_iso("2031-07-04T05:06:07Z"))
+    for text in [
+        "2031-07-04T05:06:07Z",  # both slices known
+        "2031-07-04T05:06:07",  # the same hour, a clock without Z
+        "2031-07-04T05:60:07Z",  # a known hour, an invalid clock
+        "2031-07-04T05:06:07Zjunk",
+        "2031-07-04T05:06:0７Z",  # noqa: RUF001 (a fullwidth digit)
+        "2031-07-05T05:06:07Z",  # another day, a known clock
+        "2031-02-29T05:06:07Z",  # no such day
+        "2031-07-04T05",
+    ]:
+        ns = _parse_iso(text)
+        expected = (UNPARSABLE, 0) if ns is None else (PARSED, ns)
+        assert time_rank(text) == expected
+        assert time_rank(text) == expected
