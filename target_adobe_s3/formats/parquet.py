@@ -97,7 +97,7 @@ class Layout:
     def __init__(self, header: Sequence[str], types: Sequence[ColumnType]) -> None:
         self.schema = arrow_schema(header, types)
         row = GenericAlias(tuple, tuple(_ROW_TYPES.get(t.kind, str | None) for t in types))
-        self._decode = msgspec.json.Decoder(GenericAlias(list, row)).decode
+        self._decode_lines = msgspec.json.Decoder(row).decode_lines
         self._builds = [
             self._builder(t, field.type) for t, field in zip(types, self.schema, strict=True)
         ]
@@ -111,8 +111,8 @@ class Layout:
         return lambda values: pa.array(values, type=arrow)
 
     def batch(self, lines: bytes) -> pa.RecordBatch:
-        """The record batch of these rows (complete lines, comma-separated, no brackets)."""
-        rows = self._decode(b"[" + lines + b"]")
+        """The record batch of these rows (complete lines)."""
+        rows = self._decode_lines(lines)
         columns: list[Any] = list(zip(*rows, strict=True)) if rows else [()] * len(self._builds)
         del rows
         arrays = [build(values) for build, values in zip(self._builds, columns, strict=True)]
@@ -199,7 +199,7 @@ class RowGroups:
         for _ in range(self._count - GROUP_ROWS):  # a chunk's rows past the limit wait
             end = self._rows.rfind(b"\n", 0, end - 1) + 1
         written = min(self._count, GROUP_ROWS)
-        lines = bytes(self._rows[: end - 1]).replace(b"\n", b",")
+        lines = bytes(self._rows[:end])
         del self._rows[:end]
         self._budget.held -= end
         self._count -= written
