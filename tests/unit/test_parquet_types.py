@@ -320,3 +320,14 @@ def test_a_row_off_the_fast_path_names_its_first_value_that_does_not_fit(
     names = [f"c{i}" for i in range(len(FAST_TYPES))]
     with pytest.raises(InputError, match=f"does not fit Parquet column '{column}' of type"):
         compile_row_encoder("s", names, names, FAST_TYPES)(row)
+
+
+@pytest.mark.parametrize("width", [0, 1, 300])
+def test_the_compiled_row_function_takes_any_number_of_columns(width: int) -> None:
+    kinds = [ColumnType(INT64), ColumnType(STRING), ColumnType(DATE)]
+    types = [kinds[i % 3] for i in range(width)]
+    names = [f"c{i}" for i in range(width)]
+    values = [[i, f"s{i}", "1970-01-02"][i % 3] for i in range(width)]
+    line = compile_row_encoder("s", names, names, types)(values)
+    assert json.loads(line) == [[i, f"s{i}", 1][i % 3] for i in range(width)]
+    assert line == general_row_encoder("s", names, names, types)(values)
