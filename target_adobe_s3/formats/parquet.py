@@ -13,7 +13,7 @@ Needs pyarrow (the `parquet` extra); this module is imported only when Parquet i
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal
+from types import GenericAlias
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -29,6 +29,7 @@ from target_adobe_s3.formats.parquet_types import (
     DECIMAL_PRECISION,
     FLOAT64,
     INT64,
+    JSON,
     TEXT,
     TIMESTAMP,
     ColumnType,
@@ -67,6 +68,55 @@ def arrow_type(column: ColumnType) -> pa.DataType:
 def arrow_schema(header: Sequence[str], types: Sequence[ColumnType]) -> pa.Schema:
     """The file's schema: one nullable column per header, typed."""
     return pa.schema([pa.field(name, arrow_type(t)) for name, t in zip(header, types, strict=True)])
+
+
+_ROW_TYPES: dict[str, Any] = {
+    INT64: int | None,
+    TIMESTAMP: int | None,
+    DATE: int | None,
+    FLOAT64: float | None,  # a number written as a Decimal's text reads back as its float
+    BOOL: bool | None,
+    JSON: msgspec.Raw,  # the nested value's JSON text; a null is b"null"
+}
+_NULL = b"null"
+
+
+def _json_texts(values: Sequence[msgspec.Raw]) -> list[bytes | None]:
+    """The JSON text of each nested value (None for a null)."""
+    return [None if text == _NULL else text for text in map(bytes, values)]
+
+
+class Layout:
+    """A header's columns: its Arrow schema, and how rows become a record batch.
+
+    Rows (one JSON array per line, as `compile_row_encoder` writes them) are read in one
+    msgspec call typed per column (a float64 column's numbers as floats, an object's JSON
+    text as it is), then each column becomes one Arrow array.
+    """
+
+    def __init__(self, header: Sequence[str], types: Sequence[ColumnType]) -> None:
+        self.schema = arrow_schema(header, types)
+        row = GenericAlias(tuple, tuple(_ROW_TYPES.get(t.kind, str | None) for t in types))
+        self._decode_lines = msgspec.json.Decoder(row).decode_lines
+        self._builds = [
+            self._builder(t, field.type) for t, field in zip(types, self.schema, strict=True)
+        ]
+
+    @staticmethod
+    def _builder(column: ColumnType, arrow: pa.DataType) -> Callable[[Sequence[Any]], pa.Array]:
+        if column.kind == JSON:
+            return lambda values: pa.array(_json_texts(values), type=arrow)
+        if column.kind == DECIMAL:  # the text, `scale` places, cast by Arrow (no Decimal)
+            return lambda values: pa.array(values, type=pa.string()).cast(arrow)
+        return lambda values: pa.array(values, type=arrow)
+
+    def batch(self, lines: bytes) -> pa.RecordBatch:
+        """The record batch of these rows (complete lines)."""
+        rows = self._decode_lines(lines)
+        columns: list[Any] = list(zip(*rows, strict=True)) if rows else [()] * len(self._builds)
+        del rows
+        arrays = [build(values) for build, values in zip(self._builds, columns, strict=True)]
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
 
 class Budget:
@@ -110,15 +160,14 @@ class RowGroups:
     def __init__(
         self,
         write: Callable[[bytes], object],
-        schema: pa.Schema,
+        layout: Layout,
         *,
         codec: str,
         budget: Budget,
     ) -> None:
-        self._schema = schema
-        self._decimals = [i for i, field in enumerate(schema) if pa.types.is_decimal(field.type)]
+        self._layout = layout
         self._writer: pq.ParquetWriter | None = pq.ParquetWriter(
-            _Sink(write), schema, compression=codec
+            _Sink(write), layout.schema, compression=codec
         )
         self._rows = bytearray()
         self._count = 0
@@ -150,22 +199,14 @@ class RowGroups:
         for _ in range(self._count - GROUP_ROWS):  # a chunk's rows past the limit wait
             end = self._rows.rfind(b"\n", 0, end - 1) + 1
         written = min(self._count, GROUP_ROWS)
-        lines = bytes(self._rows[: end - 1]).replace(b"\n", b",")
+        lines = bytes(self._rows[:end])
         del self._rows[:end]
         self._budget.held -= end
         self._count -= written
-        rows = msgspec.json.decode(b"[" + lines + b"]")
+        batch = self._layout.batch(lines)
         del lines
-        columns: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in self._schema]
-        del rows
-        for i in self._decimals:
-            columns[i] = [None if v is None else Decimal(v) for v in columns[i]]
-        arrays = [
-            pa.array(values, type=field.type)
-            for values, field in zip(columns, self._schema, strict=True)
-        ]
         assert self._writer is not None
-        self._writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=self._schema))
+        self._writer.write_batch(batch)
         return True
 
     def close(self) -> None:
@@ -244,11 +285,11 @@ class ParquetFormat(FileFormat):
         Columns no stream typed (an empty file of a segment no stream wrote to) are strings.
         """
         types = self._types.get(header, ((ColumnType(TEXT),) * len(header), ""))[0]
-        schema = arrow_schema(header, types)
+        layout = Layout(header, types)
         codec, budget = self.codec, self._budget
 
         def make(write: Callable[[bytes], object]) -> RowGroups:
-            return RowGroups(write, schema, codec=codec, budget=budget)
+            return RowGroups(write, layout, codec=codec, budget=budget)
 
         return make
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from target_adobe_s3.formats import parquet
-from target_adobe_s3.formats.parquet import Budget, ParquetFormat, RowGroups, arrow_schema
+from target_adobe_s3.formats.parquet import Budget, Layout, ParquetFormat, RowGroups
 from target_adobe_s3.formats.parquet_types import ColumnType, column_type, compile_row_encoder
 from target_adobe_s3.rows.columns import Column
 from tests.support.parquet_read import arrow_table, codecs, duckdb_read, row_groups
@@ -33,9 +33,7 @@ def rows_bytes(count: int) -> bytes:
 
 def write_file(data: bytes, chunk: int, budget: Budget | None = None) -> bytes:
     out = bytearray()
-    groups = RowGroups(
-        out.extend, arrow_schema(HEADER, TYPES), codec="zstd", budget=budget or Budget()
-    )
+    groups = RowGroups(out.extend, Layout(HEADER, TYPES), codec="zstd", budget=budget or Budget())
     for start in range(0, len(data), chunk):
         groups.write(data[start : start + chunk])
     groups.close()
@@ -76,9 +74,9 @@ def test_past_the_shared_budget_the_part_written_flushes() -> None:
     half = data.index(b"\n", len(data) // 2) + 1
     budget = Budget(limit=2 * half)
     out_a, out_b = bytearray(), bytearray()
-    schema = arrow_schema(HEADER, TYPES)
-    a = RowGroups(out_a.extend, schema, codec="none", budget=budget)
-    b = RowGroups(out_b.extend, schema, codec="none", budget=budget)
+    layout = Layout(HEADER, TYPES)
+    a = RowGroups(out_a.extend, layout, codec="none", budget=budget)
+    b = RowGroups(out_b.extend, layout, codec="none", budget=budget)
     a.write(data[:half])
     b.write(data[:half])
     assert budget.held == 2 * half
