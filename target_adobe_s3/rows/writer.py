@@ -87,6 +87,21 @@ def text_columns(columns: Sequence[Column], schema: Mapping[str, Any]) -> list[b
     return [len(c.path) == 1 and _is_text(properties.get(c.path[0])) for c in columns]
 
 
+def _may_be_number(spec: object) -> bool:
+    """Whether a property's checked values may be numbers (absent: UNSET on the tuple path).
+
+    True unless the schema declares plain types without "number" (the decoder checks
+    those itself, so an absent one is None).
+    """
+    if not isinstance(spec, Mapping):
+        return True
+    declared = spec.get("type")
+    names = [declared] if isinstance(declared, str) else declared
+    if not isinstance(names, list) or any(k in spec for k in ("anyOf", "oneOf", "allOf")):
+        return True
+    return "number" in names
+
+
 def _key_text(value: Any) -> str:
     """A dedup key's text: to_text of the value, "" for a null or an absent number."""
     if type(value) is str:
@@ -303,6 +318,10 @@ class StreamWriter:
         )
         tally, encode = self._tally, self._encode
         convert = self._convert if text else None  # typed values (Parquet, NDJSON) as they are
+        # Typed rows: where an absent number (UNSET) may be, to write as None (checked by
+        # identity: `UNSET in row` compares each value, a Decimal through isinstance).
+        properties = self._schema.get("properties") or {}
+        unset_at = [i for i, key in enumerate(keys) if _may_be_number(properties.get(key))]
         escape = escape_formulas if self._escape else None
         write_row = self._sink.write_row
         known, segment_of = self._known_segments, self._segment_of
@@ -328,8 +347,10 @@ class StreamWriter:
                 row = escape(row)
             if convert:
                 fill_texts(row, convert)  # an absent number (UNSET) becomes None here
-            elif convert is None and UNSET in row:
-                row = [None if value is UNSET else value for value in row]
+            elif convert is None:
+                for index in unset_at:
+                    if row[index] is UNSET:
+                        row[index] = None
             if dedup_at is None:
                 write_row(segment.segment_id, encode(row))
                 return
