@@ -284,10 +284,9 @@ class StreamWriter:
 
         Made for rows without mandatory fields, flat or fanned out, with dedup keys only
         flat (text rows), when every column and dedup key is a top-level property (None
-        otherwise). Equal in output to
-        `write(as_record(values))`: the row is picked from the tuple in one C call, a new
-        segment is routed from `as_record(values)`. A number absent from the record is
-        msgspec's UNSET in the tuple, written as a null.
+        otherwise). Equal in output to `write(as_record(values))`: the row is picked from
+        the tuple in one C call, a new segment is routed from `as_record(values)`. A number
+        absent from the record is msgspec's UNSET in the tuple, written as a null.
         """
         settings, keys, names = self._settings, self._keys, list(names)
         if self._fan is not None:
