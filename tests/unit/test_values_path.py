@@ -59,21 +59,29 @@ RECORDS: list[dict[str, Any]] = [
 
 
 def run(
-    lines: list[bytes], *, values: bool, dialect: CsvDialect | None = None, escape: bool = False
+    lines: list[bytes],
+    *,
+    values: bool,
+    dialect: CsvDialect | None = None,
+    escape: bool = False,
+    schema: dict[str, Any] | None = None,
+    settings: RowSettings | None = None,
+    file_format: Any = None,
+    keys: tuple[str, ...] = ("email",),
 ) -> tuple[Sink, Tally, list[bool]]:
     """Take the lines through one path; what the sink got, the tally, what each call said."""
-    sink, tally = Sink(), Tally()
+    sink, tally, schema = Sink(), Tally(), schema or SCHEMA
     writer = StreamWriter(
         "m",
-        SCHEMA,
-        settings=RowSettings(fields=FIELDS, formula_escape=escape),
+        schema,
+        settings=settings or RowSettings(fields=FIELDS, formula_escape=escape),
         sink=sink,
-        file_format=CsvFormat(dialect or CsvDialect()),
+        file_format=file_format or CsvFormat(dialect or CsvDialect()),
         tally=tally,
         progress=lambda _: None,
         typed=True,
     )
-    decoder = RecordDecoder("m", SCHEMA, key_properties=["email"])
+    decoder = RecordDecoder("m", schema, key_properties=list(keys))
     handle = (
         decoder.compile_values_line(writer.values_writer)
         if values
@@ -93,28 +101,12 @@ def test_dedup_rows_take_the_tuple_path_with_the_same_keys_times_and_texts(
     ]
     schema_time = {"last_qualification_time": {"type": ["string", "null"]}}
     lines = [line_of(record) for record in records]
+    schema = {**SCHEMA, "properties": {**SCHEMA["properties"], **schema_time}}
+    settings = RowSettings(fields=FIELDS, dedup_keys=keys)
     seen = []
     for values in (False, True):
-        sink, tally = Sink(), Tally()
-        schema = {**SCHEMA, "properties": {**SCHEMA["properties"], **schema_time}}
-        writer = StreamWriter(
-            "m",
-            schema,
-            settings=RowSettings(fields=FIELDS, dedup_keys=keys),
-            sink=sink,
-            file_format=CsvFormat(CsvDialect()),
-            tally=tally,
-            progress=lambda _: None,
-            typed=True,
-        )
-        decoder = RecordDecoder("m", schema, key_properties=["email"])
-        handle = (
-            decoder.compile_values_line(writer.values_writer)
-            if values
-            else decoder.compile_line(writer.write)
-        )
-        assert handle is not None
-        assert all(handle(line) for line in lines)
+        sink, _, said = run(lines, values=values, schema=schema, settings=settings)
+        assert all(said)
         seen.append((sink.deduped, sink.rows))
     assert seen[0] == seen[1]
     assert len(seen[1][0]) == 2 * (len(RECORDS) - 1)
@@ -276,27 +268,11 @@ def test_fanned_out_records_take_the_tuple_path_and_write_the_same_rows(
         "properties": {**MAP_SCHEMA["properties"], "missing_key": {"type": ["string", "null"]}},
     }
     lines = [line_of(record) for record in MAP_RECORDS]
+    settings = RowSettings(fields=tuple((n, None) for n in names), formula_escape=True)
     results = []
     for values in (False, True):
-        sink, tally = Sink(), Tally()
-        writer = StreamWriter(
-            "m",
-            schema,
-            settings=RowSettings(fields=tuple((n, None) for n in names), formula_escape=True),
-            sink=sink,
-            file_format=CsvFormat(CsvDialect()),
-            tally=tally,
-            progress=lambda _: None,
-            typed=True,
-        )
-        decoder = RecordDecoder("m", schema)
-        handle = (
-            decoder.compile_values_line(writer.values_writer)
-            if values
-            else decoder.compile_line(writer.write)
-        )
-        assert handle is not None
-        assert [handle(line) for line in lines] == [True] * len(lines)
+        sink, tally, said = run(lines, values=values, schema=schema, settings=settings, keys=())
+        assert said == [True] * len(lines)
         results.append((sink.rows, sink.registered, tally.without_membership))
     assert results[0] == results[1]
     assert sum(map(len, results[1][0].values())) == 3
@@ -320,25 +296,8 @@ def test_typed_formats_take_the_tuple_path_with_values_as_decoded(file_format: A
     lines = [line_of(record) for record in RECORDS]
     results = []
     for values in (False, True):
-        sink, tally = Sink(), Tally()
-        writer = StreamWriter(
-            "m",
-            SCHEMA,
-            settings=RowSettings(fields=FIELDS),
-            sink=sink,
-            file_format=file_format,
-            tally=tally,
-            progress=lambda _: None,
-            typed=True,
-        )
-        decoder = RecordDecoder("m", SCHEMA, key_properties=["email"])
-        handle = (
-            decoder.compile_values_line(writer.values_writer)
-            if values
-            else decoder.compile_line(writer.write)
-        )
-        assert handle is not None
-        assert all(handle(line) for line in lines)
+        sink, _, said = run(lines, values=values, file_format=file_format)
+        assert all(said)
         results.append((sink.rows, sink.registered))
     assert results[0] == results[1]
     assert sum(map(len, results[1][0].values())) == len(RECORDS) - 1
