@@ -6,6 +6,9 @@ that is not an object) name types the same way, so this imports nothing of the p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 TYPE_NAMES = {
     "str": "string",
     "int": "integer",
@@ -32,3 +35,28 @@ def json_type_name(value: object) -> str:
     if isinstance(value, bool):
         return "boolean"
     return type_word(type(value).__name__)
+
+
+JSON_TYPES = frozenset({"string", "integer", "number", "boolean", "null", "object", "array"})
+"""The type names JSON Schema's `type` keyword takes."""
+
+_COMPOSITE = ("anyOf", "oneOf", "allOf", "not", "if", "$ref")
+
+
+def declared_types(spec: Mapping[str, Any]) -> list[str] | None:
+    """The JSON type names a property allows, or None when only a full validator can tell.
+
+    None for a property with a composite keyword (`anyOf`, `not`, `$ref` ...), no `type`,
+    or a `type` that is not a JSON type name or a non-empty list of them. The fast path's
+    decoder checks exactly these types, and the row writer relies on the same answer.
+    """
+    if any(key in spec for key in _COMPOSITE):
+        return None
+    declared = spec.get("type")
+    if isinstance(declared, str):
+        names = [declared]
+    elif isinstance(declared, list) and declared and all(isinstance(n, str) for n in declared):
+        names = list(declared)
+    else:
+        return None
+    return names if all(name in JSON_TYPES for name in names) else None

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from target_adobe_s3.formats.base import FileFormat, FormatOptions, RowEncoder
 from target_adobe_s3.formats.dialect import CsvDialect
 from target_adobe_s3.formats.parquet_types import property_schema
+from target_adobe_s3.jsontypes import declared_types
 
 if TYPE_CHECKING:
     from target_adobe_s3.rows.columns import Column
@@ -173,9 +174,8 @@ def _json_fields_apart(
 
 def _holds_json(spec: Mapping[str, Any]) -> bool:
     """Whether a property's values may be objects or arrays (written as JSON text)."""
-    declared = spec.get("type")
-    names = [declared] if isinstance(declared, str) else declared
-    return isinstance(names, list) and bool({"object", "array"} & set(names))
+    names = declared_types(spec)
+    return names is not None and bool({"object", "array"} & set(names))
 
 
 def compile_row_encoder(dialect: CsvDialect) -> CsvEncoder:

@@ -24,7 +24,7 @@ else:  # pragma: no cover
     from typing_extensions import Required
 
 from target_adobe_s3.errors import InputError
-from target_adobe_s3.jsontypes import json_type_name, type_word
+from target_adobe_s3.jsontypes import declared_types, json_type_name, type_word
 
 _SIMPLE = {"string": str, "integer": int, "boolean": bool, "object": dict, "array": list}
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
@@ -47,7 +47,6 @@ ValuesWriterFactory = Callable[
 ]
 """Makes a ValuesWriter from the names of the values and the tuple-to-record function."""
 
-_COMPOSITE = ("anyOf", "oneOf", "allOf", "not", "if", "$ref")
 _TYPE_ERROR = re.compile(
     r"Expected `(?P<expected>[^`]+)`, got `(?P<got>\w+)`(?: - at `(?P<at>.+)`)?"
 )
@@ -67,20 +66,6 @@ def missing_rule(stream: str, field: str) -> str:
 def missing_key_rule(stream: str, field: str) -> str:
     """The message for an absent key property (both record paths use it)."""
     return f"stream '{stream}': key property '{field}' is missing from a record"
-
-
-def _type_names(spec: Mapping[str, Any]) -> list[str] | None:
-    """The JSON type names a property allows, or None when only a full validator can tell."""
-    if any(key in spec for key in _COMPOSITE):
-        return None
-    declared = spec.get("type")
-    if isinstance(declared, str):
-        names = [declared]
-    elif isinstance(declared, list) and declared and all(isinstance(n, str) for n in declared):
-        names = list(declared)
-    else:
-        return None
-    return names if all(name in _PYTHON_TYPES for name in names) else None
 
 
 def _decoded_type(names: list[str]) -> Any:
@@ -117,7 +102,7 @@ class RecordDecoder:
         numbers: list[tuple[str, frozenset[type]]] = []
         kinds: dict[str, tuple[Any, bool]] = {}
         for name, spec in properties.items():
-            names = _type_names(spec) if check and isinstance(spec, dict) else None
+            names = declared_types(spec) if check and isinstance(spec, dict) else None
             kind = Any if names is None else _decoded_type(names)
             if names is not None and kind is Any:
                 allowed = frozenset(t for n in names for t in _PYTHON_TYPES[n])

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from msgspec import UNSET
 
 from target_adobe_s3.errors import InputError
+from target_adobe_s3.jsontypes import declared_types
 from target_adobe_s3.rows.columns import (
     Column,
     compile_getter,
@@ -73,12 +74,13 @@ def _paths_getter(
 
 
 def _is_text(spec: object) -> bool:
-    """Whether a checked value of this property is always a string or null."""
-    if not isinstance(spec, Mapping) or any(k in spec for k in ("anyOf", "oneOf", "allOf")):
-        return False
-    declared = spec.get("type")
-    names = [declared] if isinstance(declared, str) else declared
-    return isinstance(names, list) and bool(names) and set(names) <= {"string", "null"}
+    """Whether a checked value of this property is always a string or null.
+
+    As the fast path's decoder checks it (`declared_types`): a property it cannot check
+    (a composite keyword such as `not`) may hold anything, so it is converted.
+    """
+    names = declared_types(spec) if isinstance(spec, Mapping) else None
+    return names is not None and set(names) <= {"string", "null"}
 
 
 def text_columns(columns: Sequence[Column], schema: Mapping[str, Any]) -> list[bool]:
@@ -90,16 +92,11 @@ def text_columns(columns: Sequence[Column], schema: Mapping[str, Any]) -> list[b
 def _may_be_number(spec: object) -> bool:
     """Whether a property's checked values may be numbers (absent: UNSET on the tuple path).
 
-    True unless the schema declares plain types without "number" (the decoder checks
-    those itself, so an absent one is None).
+    True unless the decoder checks its types itself (`declared_types`) and none is
+    "number": then an absent one is None.
     """
-    if not isinstance(spec, Mapping):
-        return True
-    declared = spec.get("type")
-    names = [declared] if isinstance(declared, str) else declared
-    if not isinstance(names, list) or any(k in spec for k in ("anyOf", "oneOf", "allOf")):
-        return True
-    return "number" in names
+    names = declared_types(spec) if isinstance(spec, Mapping) else None
+    return names is None or "number" in names
 
 
 def _key_text(value: Any) -> str:

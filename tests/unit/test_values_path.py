@@ -301,3 +301,25 @@ def test_typed_formats_take_the_tuple_path_with_values_as_decoded(file_format: A
         results.append((sink.rows, sink.registered))
     assert results[0] == results[1]
     assert sum(map(len, results[1][0].values())) == len(RECORDS) - 1
+
+
+@pytest.mark.parametrize("values", [False, True], ids=["dict", "tuple"])
+def test_a_property_the_decoder_cannot_check_is_converted_as_any_value(values: bool) -> None:
+    """`type: string` with `not` is left to a full validator (declared_types): the decoder
+    takes any value, so the writer converts the column too (a number once met the join
+    unconverted, a TypeError)."""
+    schema: dict[str, Any] = {
+        "properties": {
+            "segment_id": {"type": "string"},
+            "email": {"type": "string", "not": {"const": "x"}},
+            "note": {"type": ["string", "null"]},
+        }
+    }
+    lines = [
+        line_of({"segment_id": "s1", "email": 5, "note": "a"}),
+        line_of({"segment_id": "s1", "email": {"k": 1.50}, "note": None}),
+    ]
+    settings = RowSettings(fields=(("email", None), ("note", None), ("segment_id", None)))
+    sink, _, said = run(lines, values=values, schema=schema, settings=settings, keys=())
+    assert said == [True, True]
+    assert sink.rows == {"s1": [b"5\ta\ts1\n", b'"{\\"k\\":1.5}"\t\ts1\n']}
