@@ -7,6 +7,7 @@ import io
 import itertools
 import random
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -236,14 +237,7 @@ def test_round_trip_whole_file(dialect: CsvDialect) -> None:
 @pytest.mark.parametrize("null_value", NULL_CHOICES)
 @pytest.mark.parametrize("empty_value", NULL_CHOICES)
 def test_round_trip_null_and_empty(dialect: CsvDialect, null_value: str, empty_value: str) -> None:
-    dialect = CsvDialect(
-        delimiter=dialect.delimiter,
-        quote=dialect.quote,
-        escape=dialect.escape,
-        quote_all=dialect.quote_all,
-        null_value=null_value,
-        empty_value=empty_value,
-    )
+    dialect = replace(dialect, null_value=null_value, empty_value=empty_value)
 
     def reads_as(text: str) -> str:
         return "" if text == '""' and dialect.quote else text
@@ -295,13 +289,7 @@ def test_exact_bytes_random_rows(dialect: CsvDialect, null_value: str) -> None:
     """Rows with special characters in any fields, nulls and empties: the joined-line path
     (several fields to quote, the first, the last, a null among them) writes each field as
     the per-field rules do."""
-    dialect = CsvDialect(
-        delimiter=dialect.delimiter,
-        quote=dialect.quote,
-        escape=dialect.escape,
-        quote_all=dialect.quote_all,
-        null_value=null_value,
-    )
+    dialect = replace(dialect, null_value=null_value)
     pieces = ["ab", "é😀", " ", "x" * 40, '"', "\\", "\n", "\r", "'", dialect.delimiter, "10.50"]
     rng = random.Random(16)
     encode = compile_row_encoder(dialect)
@@ -327,14 +315,7 @@ def test_json_columns_quoted_apart_write_what_the_per_field_rules_write(
 ) -> None:
     """A stream's encoder with object and array columns (quoted apart from the joined line
     of the others) writes each field as the per-field rules do, whatever any field holds."""
-    dialect = CsvDialect(
-        delimiter=dialect.delimiter,
-        quote=dialect.quote,
-        escape=dialect.escape,
-        quote_all=dialect.quote_all,
-        null_value=null_value,
-        empty_value=null_value,
-    )
+    dialect = replace(dialect, null_value=null_value, empty_value=null_value)
     schema = {
         "properties": {
             "a": {"type": ["object", "null"]},
