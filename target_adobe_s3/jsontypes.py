@@ -1,12 +1,14 @@
-"""JSON type names as a schema writes them, for messages about values of the wrong type.
+"""JSON types as a schema writes them: names for messages, and what a property declares.
 
-A leaf: intake (decoding), rows (membership maps, segment ids) and the CLI (a config file
-that is not an object) name types the same way, so this imports nothing of the package.
+Messages about values of the wrong type use `type_word` and `json_type_name`; the fast
+path's decoder, the row writer and the formats read a property's declared types with
+`declared_types` and find it with `property_schema`. A leaf: intake, rows, formats and
+the CLI read types the same way, so this imports nothing of the package.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 TYPE_NAMES = {
@@ -60,3 +62,14 @@ def declared_types(spec: Mapping[str, Any]) -> list[str] | None:
     else:
         return None
     return names if all(name in JSON_TYPES for name in names) else None
+
+
+def property_schema(path: Sequence[str], schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The JSON Schema of the property at `path` ({} when the schema does not declare it)."""
+    node: Any = schema
+    for part in path:
+        properties = node.get("properties") if isinstance(node, Mapping) else None
+        node = properties.get(part) if isinstance(properties, Mapping) else None
+        if not isinstance(node, Mapping):
+            return {}
+    return node

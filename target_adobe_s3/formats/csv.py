@@ -38,8 +38,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from target_adobe_s3.formats.base import FileFormat, FormatOptions, RowEncoder
 from target_adobe_s3.formats.dialect import CsvDialect
-from target_adobe_s3.formats.parquet_types import property_schema
-from target_adobe_s3.jsontypes import declared_types
+from target_adobe_s3.jsontypes import declared_types, property_schema
 
 if TYPE_CHECKING:
     from target_adobe_s3.rows.columns import Column

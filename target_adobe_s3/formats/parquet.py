@@ -35,8 +35,8 @@ from target_adobe_s3.formats.parquet_types import (
     ColumnType,
     column_type,
     compile_row_encoder,
-    property_schema,
 )
+from target_adobe_s3.jsontypes import property_schema
 
 if TYPE_CHECKING:
     from target_adobe_s3.rows.columns import Column

@@ -78,17 +78,6 @@ class ColumnType:
         return self.kind
 
 
-def property_schema(path: Sequence[str], schema: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The JSON Schema of the property at `path` ({} when the schema does not declare it)."""
-    node: Any = schema
-    for part in path:
-        properties = node.get("properties") if isinstance(node, Mapping) else None
-        node = properties.get(part) if isinstance(properties, Mapping) else None
-        if not isinstance(node, Mapping):
-            return {}
-    return node
-
-
 def _decimal_scale(spec: Mapping[str, Any]) -> int | None:
     """The scale s when `multipleOf` is exactly 10^-s with 1 ≤ s ≤ 38, else None."""
     step = spec.get("multipleOf")

@@ -29,9 +29,9 @@ from target_adobe_s3.formats.parquet_types import (
     compile_row_encoder,
     date_days,
     general_row_encoder,
-    property_schema,
     timestamp_micros,
 )
+from target_adobe_s3.jsontypes import property_schema
 
 
 @pytest.mark.parametrize(
